@@ -56,75 +56,12 @@ func (t *Tensor) BroadcastTo(shape ...int) *Tensor {
 	return &Tensor{shape: cloneInts(shape), strides: broadcastStrides(t, shape), offset: t.offset, data: t.data}
 }
 
-// binary applies f element-wise with broadcasting and returns a new tensor.
-func binary(a, b *Tensor, f func(x, y float32) float32) *Tensor {
-	if EqualInts(a.shape, b.shape) && a.IsContiguous() && b.IsContiguous() {
-		out := Zeros(a.shape...)
-		ad, bd, od := a.Data(), b.Data(), out.data
-		for i := range od {
-			od[i] = f(ad[i], bd[i])
-		}
-		return out
-	}
-	shape, err := BroadcastShapes(a.shape, b.shape)
-	if err != nil {
-		panic(err)
-	}
-	out := Zeros(shape...)
-	// Fast path: b is a trailing-row broadcast (e.g. bias [n] onto [m, n]).
-	if a.IsContiguous() && b.IsContiguous() && EqualInts(a.shape, shape) && b.Len() > 0 && isSuffix(b.shape, shape) {
-		ad, bd, od := a.Data(), b.Data(), out.data
-		n := len(bd)
-		for i := 0; i < len(od); i += n {
-			ar, orow := ad[i:i+n], od[i:i+n]
-			for j := range orow {
-				orow[j] = f(ar[j], bd[j])
-			}
-		}
-		return out
-	}
-	av := &Tensor{shape: shape, strides: broadcastStrides(a, shape), offset: a.offset, data: a.data}
-	bv := &Tensor{shape: shape, strides: broadcastStrides(b, shape), offset: b.offset, data: b.data}
-	ai := make([]int, 0, out.Len())
-	av.each(func(off int) { ai = append(ai, off) })
-	k := 0
-	bv.each(func(off int) {
-		out.data[k] = f(a.data[ai[k]], b.data[off])
-		k++
-	})
-	return out
-}
-
-// isSuffix reports whether s (after dropping leading 1s) equals the trailing
-// dimensions of full.
-func isSuffix(s, full []int) bool {
-	for len(s) > 0 && s[0] == 1 {
-		s = s[1:]
-	}
-	if len(s) > len(full) {
-		return false
-	}
-	return EqualInts(s, full[len(full)-len(s):])
-}
-
 // Add returns a + b with broadcasting.
-func Add(a, b *Tensor) *Tensor { return binary(a, b, func(x, y float32) float32 { return x + y }) }
+func Add(a, b *Tensor) *Tensor { return binaryInto(opAdd, nil, a, b) }
 
-// AddInPlace adds src into dst (shapes must match element counts exactly or
-// src must broadcast to dst's shape). dst must be contiguous.
-func AddInPlace(dst, src *Tensor) {
-	d := dst.Data()
-	if EqualInts(dst.shape, src.shape) {
-		s := src.Contiguous().Data()
-		for i := range d {
-			d[i] += s[i]
-		}
-		return
-	}
-	sv := src.BroadcastTo(dst.shape...)
-	i := 0
-	sv.each(func(off int) { d[i] += src.data[off]; i++ })
-}
+// AddInPlace adds src into dst; src must broadcast to dst's shape and dst
+// must be contiguous.
+func AddInPlace(dst, src *Tensor) { binaryInto(opAdd, dst, dst, src) }
 
 // ReduceTo sums g over the axes that were broadcast when going from shape to
 // g's shape, returning a tensor of the given shape. Used by backward passes
@@ -133,11 +70,36 @@ func ReduceTo(g *Tensor, shape []int) *Tensor {
 	if EqualInts(g.shape, shape) {
 		return g
 	}
+	if s, err := BroadcastShapes(shape, g.shape); err != nil || !EqualInts(s, g.shape) {
+		panic(fmt.Sprintf("tensor: ReduceTo: shape %v does not broadcast to gradient shape %v", shape, g.shape))
+	}
 	out := Zeros(shape...)
-	ov := out.BroadcastTo(g.shape...)
-	gc := g.Contiguous()
-	gd := gc.Data()
-	i := 0
-	ov.each(func(off int) { out.data[off] += gd[i]; i++ })
+	if out.Len() == 0 || g.Len() == 0 {
+		return out
+	}
+	sh, st := coalesce(g.shape, [][]int{broadcastStrides(out, g.shape), g.strides})
+	last := len(sh) - 1
+	n, so, sg := sh[last], st[0][last], st[1][last]
+	od, gd := out.data, g.data
+	walkRows(sh, st, []int{0, g.offset}, func(offs []int) {
+		oo, gi := offs[0], offs[1]
+		switch {
+		case so == 1 && sg == 1:
+			row, src := od[oo:oo+n], gd[gi:gi+n]
+			for i := range row {
+				row[i] += src[i]
+			}
+		case so == 0:
+			var s float32
+			for i := 0; i < n; i++ {
+				s += gd[gi+i*sg]
+			}
+			od[oo] += s
+		default:
+			for i := 0; i < n; i++ {
+				od[oo+i*so] += gd[gi+i*sg]
+			}
+		}
+	})
 	return out
 }

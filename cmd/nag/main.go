@@ -44,6 +44,9 @@ func commands() []command {
 	return []command{
 		{"version", "print the nag version", runVersion},
 		{"help", "list subcommands", nil},
+		{"eval", "score generated architectures: validity, uniqueness, novelty, benchmark accuracy", runEval},
+		{"encode-dataset", "encode an image set into per-class CNN features (dataset encoding)", runEncodeDataset},
+		{"ckpt", "inspect or verify a checkpoint file", runCkpt},
 	}
 }
 

@@ -1,0 +1,144 @@
+package tensor
+
+import "fmt"
+
+// ReLU returns max(a, 0) element-wise.
+func ReLU(a *Tensor) *Tensor { return unaryInto(uReLU, nil, a, 0, 0) }
+
+// ReLUInto stores ReLU(a) in dst (contiguous, a's shape; may be a) and returns dst.
+func ReLUInto(dst, a *Tensor) *Tensor { return unaryInto(uReLU, dst, a, 0, 0) }
+
+// ReLU6 returns min(max(a, 0), 6) element-wise.
+func ReLU6(a *Tensor) *Tensor { return unaryInto(uReLU6, nil, a, 0, 0) }
+
+// ReLU6Into stores ReLU6(a) in dst and returns dst.
+func ReLU6Into(dst, a *Tensor) *Tensor { return unaryInto(uReLU6, dst, a, 0, 0) }
+
+// SiLU returns a·sigmoid(a) (swish) element-wise.
+func SiLU(a *Tensor) *Tensor { return unaryInto(uSiLU, nil, a, 0, 0) }
+
+// SiLUInto stores SiLU(a) in dst and returns dst.
+func SiLUInto(dst, a *Tensor) *Tensor { return unaryInto(uSiLU, dst, a, 0, 0) }
+
+// Tanh returns tanh(a) element-wise.
+func Tanh(a *Tensor) *Tensor { return unaryInto(uTanh, nil, a, 0, 0) }
+
+// TanhInto stores tanh(a) in dst and returns dst.
+func TanhInto(dst, a *Tensor) *Tensor { return unaryInto(uTanh, dst, a, 0, 0) }
+
+// Sigmoid returns 1/(1+e^-a) element-wise.
+func Sigmoid(a *Tensor) *Tensor { return unaryInto(uSigmoid, nil, a, 0, 0) }
+
+// SigmoidInto stores Sigmoid(a) in dst and returns dst.
+func SigmoidInto(dst, a *Tensor) *Tensor { return unaryInto(uSigmoid, dst, a, 0, 0) }
+
+// GELU returns the exact (erf) GELU, x·Φ(x), PyTorch's default.
+func GELU(a *Tensor) *Tensor { return unaryInto(uGELU, nil, a, 0, 0) }
+
+// GELUInto stores GELU(a) in dst and returns dst.
+func GELUInto(dst, a *Tensor) *Tensor { return unaryInto(uGELU, dst, a, 0, 0) }
+
+// ELU returns x for x > 0 and alpha·(e^x - 1) otherwise.
+func ELU(a *Tensor, alpha float32) *Tensor { return unaryInto(uELU, nil, a, alpha, 0) }
+
+// ELUInto stores ELU(a, alpha) in dst and returns dst.
+func ELUInto(dst, a *Tensor, alpha float32) *Tensor { return unaryInto(uELU, dst, a, alpha, 0) }
+
+// gradOp selects a fused backward kernel dst = g · f'(v).
+type gradOp uint8
+
+const (
+	gReLU gradOp = iota
+	gReLU6
+	gSiLU
+	gTanh
+	gSigmoid
+	gGELU
+	gELU
+)
+
+var gradNames = [...]string{gReLU: "ReLUGrad", gReLU6: "ReLU6Grad", gSiLU: "SiLUGrad", gTanh: "TanhGrad",
+	gSigmoid: "SigmoidGrad", gGELU: "GELUGrad", gELU: "ELUGrad"}
+
+const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
+
+func gradInto(op gradOp, v, g *Tensor, p float32) *Tensor {
+	if !EqualInts(v.shape, g.shape) {
+		panic(fmt.Sprintf("tensor: %s: value shape %v, gradient shape %v", gradNames[op], v.shape, g.shape))
+	}
+	v, g = v.Contiguous(), g.Contiguous()
+	out := Zeros(v.shape...)
+	n := out.Len()
+	vd, gd := v.data[v.offset:v.offset+n], g.data[g.offset:g.offset+n]
+	cost := 10
+	if op == gReLU || op == gReLU6 || op == gTanh || op == gSigmoid {
+		cost = 1
+	}
+	parallelFor(n, cost, func(lo, hi int) { gradKernel(op, out.data[lo:hi], vd[lo:hi], gd[lo:hi], p) })
+	return out
+}
+
+// gradKernel computes od = gd·f'(vd) for the op (equal lengths).
+func gradKernel(op gradOp, od, vd, gd []float32, p float32) {
+	vd, gd = vd[:len(od)], gd[:len(od)]
+	switch op {
+	case gReLU:
+		for i, x := range vd {
+			if x > 0 {
+				od[i] = gd[i]
+			}
+		}
+	case gReLU6:
+		for i, x := range vd {
+			if x > 0 && x < 6 {
+				od[i] = gd[i]
+			}
+		}
+	case gSiLU:
+		for i, x := range vd {
+			s := sigmoid32(x)
+			od[i] = gd[i] * s * (1 + x*(1-s))
+		}
+	case gTanh:
+		for i, y := range vd {
+			od[i] = gd[i] * (1 - y*y)
+		}
+	case gSigmoid:
+		for i, y := range vd {
+			od[i] = gd[i] * y * (1 - y)
+		}
+	case gGELU:
+		for i, x := range vd {
+			od[i] = gd[i] * (normCDF32(x) + x*invSqrt2Pi*exp32(-0.5*x*x))
+		}
+	case gELU:
+		for i, x := range vd {
+			if x > 0 {
+				od[i] = gd[i]
+			} else {
+				od[i] = gd[i] * p * exp32(x)
+			}
+		}
+	}
+}
+
+// ReLUGrad returns g·ReLU'(x) (x is the ReLU input).
+func ReLUGrad(x, g *Tensor) *Tensor { return gradInto(gReLU, x, g, 0) }
+
+// ReLU6Grad returns g·ReLU6'(x) (x is the input).
+func ReLU6Grad(x, g *Tensor) *Tensor { return gradInto(gReLU6, x, g, 0) }
+
+// SiLUGrad returns g·SiLU'(x) (x is the input).
+func SiLUGrad(x, g *Tensor) *Tensor { return gradInto(gSiLU, x, g, 0) }
+
+// TanhGrad returns g·(1-y²) where y = tanh(x) is the op's output.
+func TanhGrad(y, g *Tensor) *Tensor { return gradInto(gTanh, y, g, 0) }
+
+// SigmoidGrad returns g·y·(1-y) where y = sigmoid(x) is the op's output.
+func SigmoidGrad(y, g *Tensor) *Tensor { return gradInto(gSigmoid, y, g, 0) }
+
+// GELUGrad returns g·GELU'(x) for the exact GELU (x is the input).
+func GELUGrad(x, g *Tensor) *Tensor { return gradInto(gGELU, x, g, 0) }
+
+// ELUGrad returns g·ELU'(x) for ELU with the given alpha (x is the input).
+func ELUGrad(x, g *Tensor, alpha float32) *Tensor { return gradInto(gELU, x, g, alpha) }

@@ -1,0 +1,412 @@
+package sgemm
+
+import (
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Blocking parameters, sized for a core with 32 KiB L1d and 512 KiB-1 MiB L2:
+// a KC x NR panel of packed B (16 KiB for 6x16) stays in L1 while the kernel
+// sweeps the MC x KC block of packed A (~144 KiB) held in L2; the KC x NC
+// block of packed B lives in L3.
+const (
+	blockK = 256
+	blockM = 144 // multiple of every kernel's MR
+	blockN = 4080
+
+	// minParallelWork is the number of multiply-adds (m*n*k) below which a
+	// product runs on the calling goroutine: the goroutine hand-off would
+	// cost more than it saves.
+	minParallelWork = 1 << 19
+)
+
+// pureGoEnv is true when NAG_PUREGO=1 was set at start-up.
+var pureGoEnv = os.Getenv("NAG_PUREGO") == "1"
+
+// kernel is a micro-kernel computing an mr x nr tile of C from packed panels.
+type kernel struct {
+	name   string
+	mr, nr int
+	// fn computes C = alpha*Ap*Bp + beta*C for one full tile; beta == 0
+	// must overwrite C without reading it.
+	fn func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+}
+
+var (
+	// defaultKernel is the kernel used unless Implementation.PureGo is set;
+	// chosen once at init from the CPU features.
+	defaultKernel = goKernel
+	// asmKernels lists the assembly kernels this CPU can run (tests and
+	// benchmarks exercise each); empty with purego or without AVX2+FMA.
+	asmKernels []*kernel
+)
+
+// KernelName reports the micro-kernel the default Implementation uses, for
+// example "avx2-fma-6x16" or "go-4x4".
+func KernelName() string { return defaultKernel.name }
+
+// Implementation is a blas.Float32Level3 whose Sgemm is the fast packed GEMM
+// of this package; every other routine is gonum's. The zero value is ready
+// to use.
+type Implementation struct {
+	gonum.Implementation
+
+	// Workers bounds the goroutines one Sgemm call uses (the calling
+	// goroutine included). Zero or negative means runtime.GOMAXPROCS(0).
+	Workers int
+	// PureGo selects the portable Go micro-kernel even on CPUs where an
+	// assembly kernel is available.
+	PureGo bool
+
+	// kern overrides the micro-kernel (tests and benchmarks).
+	kern *kernel
+	// forceParallel uses Workers goroutines even for small products (tests).
+	forceParallel bool
+}
+
+var _ blas.Float32Level3 = Implementation{}
+
+// Sgemm computes
+//
+//	C = alpha * op(A) * op(B) + beta * C
+//
+// where op(X) is X or Xᵀ as selected by tA and tB, op(A) is m×k, op(B) is
+// k×n and C is m×n, all row-major with leading dimensions lda, ldb and ldc.
+// With beta == 0, C is overwritten (NaNs in it are not propagated); with
+// alpha == 0 or k == 0, A and B are not read. Invalid arguments panic with
+// gonum's blas messages.
+func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	impl.gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, None)
+}
+
+func (impl Implementation) kernel() *kernel {
+	switch {
+	case impl.kern != nil:
+		return impl.kern
+	case impl.PureGo:
+		return goKernel
+	}
+	return defaultKernel
+}
+
+func (impl Implementation) workers() int {
+	if impl.Workers > 0 {
+		return impl.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// gemm validates the arguments and runs the blocked product with the
+// epilogue C = act(C + bias) applied after the last K block.
+func (impl Implementation) gemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, act Activation) {
+	transA := checkTrans(tA)
+	transB := checkTrans(tB)
+	if m < 0 {
+		panic("blas: m < 0")
+	}
+	if n < 0 {
+		panic("blas: n < 0")
+	}
+	if k < 0 {
+		panic("blas: k < 0")
+	}
+	if transA {
+		if lda < max(1, m) {
+			panic("blas: bad leading dimension of A")
+		}
+	} else if lda < max(1, k) {
+		panic("blas: bad leading dimension of A")
+	}
+	if transB {
+		if ldb < max(1, k) {
+			panic("blas: bad leading dimension of B")
+		}
+	} else if ldb < max(1, n) {
+		panic("blas: bad leading dimension of B")
+	}
+	if ldc < max(1, n) {
+		panic("blas: bad leading dimension of C")
+	}
+	if act < None || act > SiLU {
+		panic("sgemm: unknown activation")
+	}
+	if bias != nil && len(bias) < n {
+		panic("sgemm: insufficient length of bias")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k > 0 {
+		if transA {
+			if len(a) < (k-1)*lda+m {
+				panic("blas: insufficient length of a")
+			}
+		} else if len(a) < (m-1)*lda+k {
+			panic("blas: insufficient length of a")
+		}
+		if transB {
+			if len(b) < (n-1)*ldb+k {
+				panic("blas: insufficient length of b")
+			}
+		} else if len(b) < (k-1)*ldb+n {
+			panic("blas: insufficient length of b")
+		}
+	}
+	if len(c) < (m-1)*ldc+n {
+		panic("blas: insufficient length of c")
+	}
+
+	if alpha == 0 || k == 0 {
+		// C = beta*C, then the epilogue; A and B are not referenced.
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			scaleRow(row, beta)
+			epilogue(row, bias, act)
+		}
+		return
+	}
+
+	p := &problem{
+		transA: transA, transB: transB,
+		m: m, n: n, k: k,
+		alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+		bias: bias, act: act,
+		kern: impl.kernel(),
+	}
+	workers := impl.workers()
+	if m*n*k < minParallelWork && !impl.forceParallel {
+		workers = 1
+	}
+	p.run(workers)
+}
+
+func checkTrans(t blas.Transpose) bool {
+	switch t {
+	case blas.NoTrans:
+		return false
+	case blas.Trans, blas.ConjTrans:
+		return true
+	}
+	panic("blas: illegal transpose")
+}
+
+// scaleRow sets row = beta*row; beta == 0 writes zeros (dropping NaNs).
+func scaleRow(row []float32, beta float32) {
+	switch beta {
+	case 1:
+	case 0:
+		clear(row)
+	default:
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// problem is one GEMM call split into blocks.
+type problem struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	c              []float32
+	ldc            int
+	bias           []float32
+	act            Activation
+	kern           *kernel
+
+	// Per-call blocking.
+	kc           int // K block size
+	ncb          int // N block size (multiple of nr)
+	panelsPerBlk int // A row panels per M block
+	mBlocks      int // M blocks
+	nChunks      int // N chunks each M block is split into
+	nPanelsChunk int // B column panels per N chunk
+}
+
+// workspace holds the packing buffers of one call.
+type workspace struct {
+	b []float32   // packed B block, shared by all workers
+	a [][]float32 // packed A block, one per worker
+}
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func (p *problem) run(workers int) {
+	mr, nr := p.kern.mr, p.kern.nr
+
+	// Equal K blocks no larger than blockK.
+	p.kc = ceilDiv(p.k, ceilDiv(p.k, blockK))
+	nPanelsAll := ceilDiv(p.n, nr)
+	p.ncb = min(ceilDiv(blockN, nr), nPanelsAll) * nr
+	nPanelsBlk := p.ncb / nr
+
+	// M blocks: about blockM rows each, their count rounded up to a multiple
+	// of the workers so the dynamic schedule ends evenly.
+	mPanels := ceilDiv(p.m, mr)
+	mBlocks := ceilDiv(mPanels, blockM/mr)
+	if workers > 1 {
+		mBlocks = min(ceilDiv(mBlocks, workers)*workers, mPanels)
+	}
+	p.panelsPerBlk = ceilDiv(mPanels, mBlocks)
+	p.mBlocks = ceilDiv(mPanels, p.panelsPerBlk)
+	// Too few M blocks to keep every worker busy: split N as well.
+	p.nChunks = 1
+	if p.mBlocks < 2*workers {
+		p.nChunks = min(ceilDiv(2*workers, p.mBlocks), nPanelsBlk)
+	}
+	p.nPanelsChunk = ceilDiv(nPanelsBlk, p.nChunks)
+	p.nChunks = ceilDiv(nPanelsBlk, p.nPanelsChunk)
+	workers = min(workers, p.mBlocks*p.nChunks)
+
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	ws.b = grow(ws.b, p.kc*p.ncb)
+	for len(ws.a) < workers {
+		ws.a = append(ws.a, nil)
+	}
+	for w := 0; w < workers; w++ {
+		ws.a[w] = grow(ws.a[w], p.kc*p.panelsPerBlk*mr)
+	}
+
+	for jc := 0; jc < p.n; jc += p.ncb {
+		nb := min(p.ncb, p.n-jc)
+		bPanels := ceilDiv(nb, nr)
+		for pc := 0; pc < p.k; pc += p.kc {
+			kb := min(p.kc, p.k-pc)
+			beta := p.beta
+			if pc > 0 {
+				beta = 1
+			}
+			last := pc+kb == p.k
+			packedB := ws.b[:kb*bPanels*nr]
+
+			// Phase 1: pack B, panels shared out in groups.
+			const bGroup = 8
+			var next atomic.Int64
+			parallel(workers, func(int) {
+				for {
+					g := int(next.Add(1)) - 1
+					lo := g * bGroup
+					if lo >= bPanels {
+						return
+					}
+					for jp := lo; jp < min(lo+bGroup, bPanels); jp++ {
+						j0 := jc + jp*nr
+						p.packB(packedB[jp*kb*nr:(jp+1)*kb*nr], pc, kb, j0, min(nr, p.n-j0))
+					}
+				}
+			})
+
+			// Phase 2: (M block, N chunk) tasks.
+			nChunks := ceilDiv(bPanels, p.nPanelsChunk)
+			tasks := p.mBlocks * nChunks
+			next.Store(0)
+			parallel(workers, func(w int) {
+				bufA := ws.a[w]
+				packedFor := -1
+				for {
+					t := int(next.Add(1)) - 1
+					if t >= tasks {
+						return
+					}
+					ib, chunk := t/nChunks, t%nChunks
+					i0 := ib * p.panelsPerBlk * mr
+					mb := min(p.panelsPerBlk*mr, p.m-i0)
+					aPanels := ceilDiv(mb, mr)
+					if packedFor != ib {
+						for ip := 0; ip < aPanels; ip++ {
+							r0 := i0 + ip*mr
+							p.packA(bufA[ip*kb*mr:(ip+1)*kb*mr], pc, kb, r0, min(mr, p.m-r0))
+						}
+						packedFor = ib
+					}
+					jp0 := chunk * p.nPanelsChunk
+					jp1 := min(jp0+p.nPanelsChunk, bPanels)
+					p.macro(bufA, packedB, kb, i0, mb, jc, jp0, jp1, beta, last)
+				}
+			})
+		}
+	}
+}
+
+// parallel runs f(0..workers-1), f(0) on the calling goroutine.
+func parallel(workers int, f func(w int)) {
+	if workers == 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			f(w)
+		}()
+	}
+	f(0)
+	wg.Wait()
+}
+
+// macro multiplies the packed A block (rows i0..i0+mb) by packed B panels
+// jp0..jp1 of the current N block (starting at column jc), updating C.
+func (p *problem) macro(pa, pb []float32, kb, i0, mb, jc, jp0, jp1 int, beta float32, last bool) {
+	mr, nr := p.kern.mr, p.kern.nr
+	var tmp [16 * 24]float32
+	for jp := jp0; jp < jp1; jp++ {
+		j := jc + jp*nr
+		cols := min(nr, p.n-j)
+		bp := pb[jp*kb*nr : (jp+1)*kb*nr]
+		for ir := 0; ir < mb; ir += mr {
+			i := i0 + ir
+			rows := min(mr, p.m-i)
+			ap := pa[(ir/mr)*kb*mr : (ir/mr+1)*kb*mr]
+			off := i*p.ldc + j
+			if rows == mr && cols == nr {
+				p.kern.fn(kb, ap, bp, p.c[off:], p.ldc, p.alpha, beta)
+			} else {
+				t := tmp[:mr*nr]
+				p.kern.fn(kb, ap, bp, t, nr, p.alpha, 0)
+				for r := 0; r < rows; r++ {
+					cr := p.c[off+r*p.ldc : off+r*p.ldc+cols]
+					tr := t[r*nr : r*nr+cols]
+					if beta == 0 {
+						copy(cr, tr)
+					} else {
+						for x := range cr {
+							cr[x] = tr[x] + beta*cr[x]
+						}
+					}
+				}
+			}
+			if last && (p.bias != nil || p.act != None) {
+				for r := 0; r < rows; r++ {
+					o := off + r*p.ldc
+					var bias []float32
+					if p.bias != nil {
+						bias = p.bias[j : j+cols]
+					}
+					epilogue(p.c[o:o+cols], bias, p.act)
+				}
+			}
+		}
+	}
+}
