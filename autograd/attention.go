@@ -21,6 +21,9 @@ func (tp *Tape) MaskedAttention(q, k, v *Var, mask *tensor.Tensor, scale, dropP 
 	b, h, n := s[0], s[1], s[2]
 	var keep *tensor.Tensor
 	if train && dropP > 0 {
+		if rng == nil {
+			panic("autograd: MaskedAttention with dropout in training mode needs an RNG")
+		}
 		keep = tensor.AttentionDropoutKeep(rng, dropP, b, h, n, n)
 	}
 	out := tensor.Zeros(s...)

@@ -95,7 +95,8 @@ func TestGradArithmetic(t *testing.T) {
 func TestGradActivations(t *testing.T) {
 	r := tensor.NewRNG(2)
 	x := func() *tensor.Tensor { return tensor.Scale(awayFromZero(r, 3, 5), 2.5) } // |x| in [0.25, 2.75]
-	r6 := tensor.AddScalar(awayFromZero(r, 3, 4), 0) // also check the upper kink of ReLU6:
+	// Values on both sides of ReLU6's upper kink at 6 as well as around 0.
+	r6 := awayFromZero(r, 3, 4)
 	r6d := r6.Data()
 	r6d[0], r6d[1], r6d[2] = 6.5, 5.5, 7
 	un := func(op func(tp *Tape, a *Var) *Var) func(tp *Tape, in []*Var) *Var {

@@ -13,7 +13,7 @@ func keepShape(shape []int, axis int) []int {
 	return s
 }
 
-func normAxis(axis, rank int) int {
+func opAxis(axis, rank int) int {
 	if axis < 0 {
 		axis += rank
 	}
@@ -25,7 +25,7 @@ func normAxis(axis, rank int) int {
 
 // Sum returns the sum of a along axis (keepDim keeps it with size 1).
 func (tp *Tape) Sum(a *Var, axis int, keepDim bool) *Var {
-	axis = normAxis(axis, len(a.Shape()))
+	axis = opAxis(axis, len(a.Shape()))
 	return tp.Record(tensor.Sum(a.Value, axis, keepDim), func(g *tensor.Tensor, needs []bool) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.Expand(g.Reshape(keepShape(a.Shape(), axis)...), a.Shape()...)}
 	}, a)
@@ -33,7 +33,7 @@ func (tp *Tape) Sum(a *Var, axis int, keepDim bool) *Var {
 
 // Mean returns the mean of a along axis (keepDim keeps it with size 1).
 func (tp *Tape) Mean(a *Var, axis int, keepDim bool) *Var {
-	axis = normAxis(axis, len(a.Shape()))
+	axis = opAxis(axis, len(a.Shape()))
 	n := a.Shape()[axis]
 	return tp.Record(tensor.Mean(a.Value, axis, keepDim), func(g *tensor.Tensor, needs []bool) []*tensor.Tensor {
 		r := tensor.Expand(g.Reshape(keepShape(a.Shape(), axis)...), a.Shape()...)
@@ -44,7 +44,7 @@ func (tp *Tape) Mean(a *Var, axis int, keepDim bool) *Var {
 // Max returns the maximum of a along axis. The gradient flows to the first
 // maximal element of each reduced slice.
 func (tp *Tape) Max(a *Var, axis int, keepDim bool) *Var {
-	axis = normAxis(axis, len(a.Shape()))
+	axis = opAxis(axis, len(a.Shape()))
 	return tp.Record(tensor.Max(a.Value, axis, keepDim), func(g *tensor.Tensor, needs []bool) []*tensor.Tensor {
 		arg := tensor.ArgMax(a.Value, axis)
 		shape := a.Shape()

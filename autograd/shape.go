@@ -48,7 +48,7 @@ func (tp *Tape) Concat(axis int, vs ...*Var) *Var {
 		ts[i] = v.Value
 	}
 	out := tensor.Concat(axis, ts...)
-	axis = normAxis(axis, out.Rank())
+	axis = opAxis(axis, out.Rank())
 	return tp.Record(out, func(g *tensor.Tensor, needs []bool) []*tensor.Tensor {
 		res := make([]*tensor.Tensor, len(vs))
 		pos := 0
@@ -70,7 +70,7 @@ func (tp *Tape) Stack(axis int, vs ...*Var) *Var {
 		ts[i] = v.Value
 	}
 	out := tensor.Stack(axis, ts...)
-	axis = normAxis(axis, out.Rank())
+	axis = opAxis(axis, out.Rank())
 	return tp.Record(out, func(g *tensor.Tensor, needs []bool) []*tensor.Tensor {
 		res := make([]*tensor.Tensor, len(vs))
 		for i, v := range vs {

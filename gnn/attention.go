@@ -88,6 +88,9 @@ func HeadAttention(tp *autograd.Tape, q, k, v *autograd.Var, mask *tensor.Tensor
 	view := func(t *tensor.Tensor) *tensor.Tensor { return t.Reshape(b, n, heads, d).Permute(0, 2, 1, 3) }
 	var keep *tensor.Tensor
 	if dropP > 0 {
+		if rng == nil {
+			panic("gnn: HeadAttention with dropout needs an RNG")
+		}
 		keep = tensor.AttentionDropoutKeep(rng, dropP, b, heads, n, n)
 	}
 	out := tensor.Zeros(b, n, hd)

@@ -352,6 +352,32 @@ func TestReverseDiffusionTwoSteps(t *testing.T) {
 	}
 }
 
+// TestEulerMaruyamaTwoSteps checks the EM predictor with Steps = 2 and a
+// constant score S = ½: both steps use the reference's fixed dt = 1/Steps
+// (not the grid spacing 1 − eps), x₁ = prior + ½g(1)²·dt + g(1)·sqrt(dt)·z₁
+// and the result is the noise-free x_mean = x₁ + ½g(eps)²·dt.
+func TestEulerMaruyamaTwoSteps(t *testing.T) {
+	ve := DefaultVE()
+	half := func(x *tensor.Tensor, _ float64, _ []float32) (*tensor.Tensor, error) {
+		return tensor.Full(0.5, x.Shape()...), nil
+	}
+	x, err := SamplePC(context.Background(), ve, half, []int{4}, Options{Steps: 2, Seed: 8, Corrector: NoCorrector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := tensor.NewRNG(8)
+	prior := PriorSample(ve, rng, 4)
+	z1 := tensor.RandN(rng, 4)
+	_, g1 := ve.Coefficients(1)
+	_, g2 := ve.Coefficients(SampleEps)
+	for i, v := range x.Data() {
+		want := float64(prior.Data()[i]) + 0.5*g1*g1*0.5 + g1*math.Sqrt(0.5)*float64(z1.Data()[i]) + 0.5*g2*g2*0.5
+		if math.Abs(float64(v)-want) > 1e-4*math.Max(1, math.Abs(want)) {
+			t.Fatalf("Euler-Maruyama: %g, want %g", v, want)
+		}
+	}
+}
+
 func TestDeterminism(t *testing.T) {
 	ve := DefaultVE()
 	score := gaussScore(ve, 0.2, 0.5)

@@ -478,52 +478,10 @@ func MaskedAttentionBackwardInto(dq, dk, dv, gout, q, k, v, mask, probs, keep *T
 			if kd != nil {
 				KP = kd[bh*n*n : (bh+1)*n*n]
 			}
-			for i := 0; i < n; i++ {
-				gi := G[i*d : (i+1)*d]
-				prow := P[i*n : (i+1)*n]
-				// dV_j += p̃_ij·dO_i ; dp_j = (dO_i·V_j)·keep_ij
-				var t float32
-				for j := range prow {
-					f := float32(1)
-					if KP != nil {
-						f = KP[i*n+j]
-					}
-					if DV != nil && prow[j]*f != 0 {
-						attnAxpy(prow[j]*f, gi, DV[j*d:(j+1)*d])
-					}
-					g := float32(0)
-					if f != 0 {
-						g = attnDot(gi, V[j*d:(j+1)*d]) * f
-					}
-					dp[j] = g
-					t += prow[j] * g
-				}
-				if DQ == nil && DK == nil {
-					continue
-				}
-				for j := range prow {
-					if M != nil && M[i*n+j] == 0 {
-						ds[j] = 0
-					} else {
-						ds[j] = prow[j] * (dp[j] - t) * scale
-					}
-				}
-				qi := Q[i*d : (i+1)*d]
-				var dqi []float32
-				if DQ != nil {
-					dqi = DQ[i*d : (i+1)*d]
-				}
-				for j, s := range ds[:n] {
-					if s == 0 {
-						continue
-					}
-					if dqi != nil {
-						attnAxpy(s, K[j*d:(j+1)*d], dqi)
-					}
-					if DK != nil {
-						attnAxpy(s, qi, DK[j*d:(j+1)*d])
-					}
-				}
+			if d == 8 {
+				attnBwdTile8(Q, K, V, G, DQ, DK, DV, P, M, KP, ds, n, scale)
+			} else {
+				attnBwdTile(Q, K, V, G, DQ, DK, DV, P, M, KP, dp, ds, n, d, scale)
 			}
 			if dq != nil {
 				tdq.store(gb, hh, DQ)
@@ -536,4 +494,145 @@ func MaskedAttentionBackwardInto(dq, dk, dv, gout, q, k, v, mask, probs, keep *T
 			}
 		}
 	})
+}
+
+// attnBwdTile is the backward of one (graph, head). Q, K, V, G (= dO) are
+// dense [n, d]; DQ, DK, DV are zeroed dense [n, d] destinations or nil; P
+// the forward weights, M the mask (or nil), KP the dropout factors (or
+// nil); dp and ds are [n] scratch. With p̃ = p·keep:
+//
+//	dV_j += p̃_ij·dO_i,  dp_ij = (dO_i·V_j)·keep_ij,
+//	ds_ij = p_ij·(dp_ij − Σ_j' p_ij'·dp_ij')·scale  (0 where masked),
+//	dQ_i += ds_ij·K_j,  dK_j += ds_ij·Q_i.
+//
+// Entries with p̃ = 0 skip the dot product: their dp only ever meets p = 0
+// (masked) or is 0 (dropped).
+func attnBwdTile(Q, K, V, G, DQ, DK, DV, P, M, KP, dp, ds []float32, n, d int, scale float32) {
+	for i := 0; i < n; i++ {
+		gi := G[i*d : (i+1)*d]
+		prow := P[i*n : (i+1)*n]
+		var t float32
+		for j, p := range prow {
+			pt := p
+			if KP != nil {
+				pt *= KP[i*n+j]
+			}
+			var g float32
+			if pt != 0 {
+				if DV != nil {
+					attnAxpy(pt, gi, DV[j*d:(j+1)*d])
+				}
+				g = attnDot(gi, V[j*d:(j+1)*d])
+				if KP != nil {
+					g *= KP[i*n+j]
+				}
+			}
+			dp[j] = g
+			t += p * g
+		}
+		if DQ == nil && DK == nil {
+			continue
+		}
+		for j, p := range prow {
+			if M != nil && M[i*n+j] == 0 {
+				ds[j] = 0
+			} else {
+				ds[j] = p * (dp[j] - t) * scale
+			}
+		}
+		qi := Q[i*d : (i+1)*d]
+		for j, s := range ds[:n] {
+			if s == 0 {
+				continue
+			}
+			if DQ != nil {
+				attnAxpy(s, K[j*d:(j+1)*d], DQ[i*d:(i+1)*d])
+			}
+			if DK != nil {
+				attnAxpy(s, qi, DK[j*d:(j+1)*d])
+			}
+		}
+	}
+}
+
+// attnBwdTile8 is attnBwdTile specialised to d = 8 with the dO, Q and dQ
+// rows held in registers. ds is [n] scratch (dp is kept in ds).
+func attnBwdTile8(Q, K, V, G, DQ, DK, DV, P, M, KP, ds []float32, n int, scale float32) {
+	_ = Q[n*8-1]
+	_ = K[n*8-1]
+	_ = V[n*8-1]
+	_ = G[n*8-1]
+	for i := 0; i < n; i++ {
+		g := (*[8]float32)(G[i*8:])
+		g0, g1, g2, g3, g4, g5, g6, g7 := g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]
+		prow := P[i*n : (i+1)*n]
+		dp := ds[:n]
+		var t float32
+		for j, p := range prow {
+			pt := p
+			if KP != nil {
+				pt *= KP[i*n+j]
+			}
+			var gv float32
+			if pt != 0 {
+				if DV != nil {
+					dv := (*[8]float32)(DV[j*8:])
+					dv[0] += pt * g0
+					dv[1] += pt * g1
+					dv[2] += pt * g2
+					dv[3] += pt * g3
+					dv[4] += pt * g4
+					dv[5] += pt * g5
+					dv[6] += pt * g6
+					dv[7] += pt * g7
+				}
+				v := (*[8]float32)(V[j*8:])
+				gv = (g0*v[0] + g1*v[1]) + (g2*v[2] + g3*v[3]) + (g4*v[4] + g5*v[5]) + (g6*v[6] + g7*v[7])
+				if KP != nil {
+					gv *= KP[i*n+j]
+				}
+			}
+			dp[j] = gv
+			t += p * gv
+		}
+		if DQ == nil && DK == nil {
+			continue
+		}
+		q := (*[8]float32)(Q[i*8:])
+		q0, q1, q2, q3, q4, q5, q6, q7 := q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]
+		var a0, a1, a2, a3, a4, a5, a6, a7 float32
+		for j, p := range prow {
+			if M != nil && M[i*n+j] == 0 {
+				continue
+			}
+			s := p * (dp[j] - t) * scale
+			if s == 0 {
+				continue
+			}
+			k := (*[8]float32)(K[j*8:])
+			a0 += s * k[0]
+			a1 += s * k[1]
+			a2 += s * k[2]
+			a3 += s * k[3]
+			a4 += s * k[4]
+			a5 += s * k[5]
+			a6 += s * k[6]
+			a7 += s * k[7]
+			if DK != nil {
+				dk := (*[8]float32)(DK[j*8:])
+				dk[0] += s * q0
+				dk[1] += s * q1
+				dk[2] += s * q2
+				dk[3] += s * q3
+				dk[4] += s * q4
+				dk[5] += s * q5
+				dk[6] += s * q6
+				dk[7] += s * q7
+			}
+		}
+		if DQ != nil {
+			dq := (*[8]float32)(DQ[i*8:])
+			dq[0], dq[1], dq[2], dq[3], dq[4], dq[5], dq[6], dq[7] = a0, a1, a2, a3, a4, a5, a6, a7
+		}
+	}
 }

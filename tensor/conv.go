@@ -49,6 +49,8 @@ type Conv2DParams struct {
 	Groups                               int
 	// Act is applied to conv + bias before the result is stored.
 	Act ConvAct
+	// Algo forces a kernel (benchmarks and tests); leave it ConvAlgoAuto.
+	Algo ConvAlgo
 }
 
 // SamePadding returns TensorFlow's SAME padding for one spatial axis of size
@@ -85,16 +87,20 @@ func Conv2D(x, w, b *Tensor, stride, pad, groups int) *Tensor {
 // spread over images (and over channels for depthwise) on GOMAXPROCS
 // goroutines.
 func Conv2DWith(x, w, b *Tensor, p Conv2DParams) *Tensor {
-	return conv2D(x, w, b, p, convAuto)
+	return conv2D(x, w, b, p, p.Algo)
 }
 
-// convAlgo selects the kernel (the benchmarks force each one).
-type convAlgo int
+// ConvAlgo selects a convolution kernel.
+type ConvAlgo int
 
 const (
-	convAuto convAlgo = iota
-	convIm2col
-	convDirect
+	// ConvAlgoAuto picks the direct kernel for depthwise convolutions and
+	// im2col + SGEMM otherwise (the faster one in the benchmarks).
+	ConvAlgoAuto ConvAlgo = iota
+	// ConvAlgoIm2col unfolds the input and multiplies with the backend SGEMM.
+	ConvAlgoIm2col
+	// ConvAlgoDirect accumulates kernel taps directly into the output.
+	ConvAlgoDirect
 )
 
 // convGeom holds the checked geometry of one convolution.
@@ -140,7 +146,7 @@ func convCheck(x, w, b *Tensor, p Conv2DParams) convGeom {
 	return g
 }
 
-func conv2D(x, w, b *Tensor, p Conv2DParams, algo convAlgo) *Tensor {
+func conv2D(x, w, b *Tensor, p Conv2DParams, algo ConvAlgo) *Tensor {
 	g := convCheck(x, w, b, p)
 	xd, wd := x.Contiguous().Data(), w.Contiguous().Data()
 	var bd []float32
@@ -149,14 +155,14 @@ func conv2D(x, w, b *Tensor, p Conv2DParams, algo convAlgo) *Tensor {
 	}
 	out := Zeros(g.n, g.o, g.oh, g.ow)
 	od := out.Data()
-	if algo == convAuto {
-		algo = convIm2col
+	if algo == ConvAlgoAuto {
+		algo = ConvAlgoIm2col
 		if g.cg == 1 && g.og == 1 {
-			algo = convDirect
+			algo = ConvAlgoDirect
 		}
 	}
 	switch algo {
-	case convDirect:
+	case ConvAlgoDirect:
 		// Units are (image, group) pairs.
 		convParallel(g.n*g.groups, func(lo, hi int) {
 			for u := lo; u < hi; u++ {
@@ -164,14 +170,31 @@ func conv2D(x, w, b *Tensor, p Conv2DParams, algo convAlgo) *Tensor {
 			}
 		})
 	default:
-		convParallel(g.n, func(lo, hi int) {
-			var cols []float32
-			if !convIsPointwise(&g) {
-				cols = make([]float32, g.cg*g.kh*g.kw*g.oh*g.ow)
+		// Images are processed in chunks of b: the GEMM of a chunk has
+		// b*OH*OW columns, so small late-stage maps still give wide products.
+		ohw := g.oh * g.ow
+		b := 1
+		if ohw < convMinCols {
+			b = (convMinCols + ohw - 1) / ohw
+		}
+		workers := runtime.GOMAXPROCS(0)
+		if per := (g.n + workers - 1) / workers; b > per {
+			b = per
+		}
+		chunks := (g.n + b - 1) / b
+		convParallel(chunks, func(lo, hi int) {
+			k := g.cg * g.kh * g.kw
+			var cols, tmp []float32
+			if b > 1 || !convIsPointwise(&g) {
+				cols = make([]float32, k*b*ohw)
 			}
-			for i := lo; i < hi; i++ {
+			if b > 1 {
+				tmp = make([]float32, g.og*b*ohw)
+			}
+			for ch := lo; ch < hi; ch++ {
+				i0, i1 := ch*b, min((ch+1)*b, g.n)
 				for gr := 0; gr < g.groups; gr++ {
-					convIm2colGroup(&g, xd, wd, bd, od, cols, i, gr)
+					convIm2colChunk(&g, xd, wd, bd, od, cols, tmp, i0, i1, gr)
 				}
 			}
 		})
@@ -208,40 +231,73 @@ func convParallel(n int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// convIm2colGroup computes group gr of image i: out = W_g · cols(x_g).
-func convIm2colGroup(g *convGeom, xd, wd, bd, od, cols []float32, i, gr int) {
+// convMinCols is the GEMM width below which images are batched together.
+const convMinCols = 1024
+
+// convIm2colChunk computes group gr of images [i0, i1): with one image the
+// GEMM writes straight into the output; with several, their unfolded inputs
+// sit side by side in cols and the product is scattered back per image.
+func convIm2colChunk(g *convGeom, xd, wd, bd, od, cols, tmp []float32, i0, i1, gr int) {
 	hw, ohw := g.h*g.w, g.oh*g.ow
 	k := g.cg * g.kh * g.kw
-	xg := xd[(i*g.c+gr*g.cg)*hw : (i*g.c+(gr+1)*g.cg)*hw]
+	nb := i1 - i0
+	ld := nb * ohw
 	wg := wd[gr*g.og*k : (gr+1)*g.og*k]
-	og := od[(i*g.o+gr*g.og)*ohw : (i*g.o+(gr+1)*g.og)*ohw]
-	var bmat []float32
-	if convIsPointwise(g) {
-		bmat = xg
-	} else {
-		convUnfold(g, xg, cols)
-		bmat = cols
-	}
-	Default().Sgemm(blas.NoTrans, blas.NoTrans, g.og, ohw, k, 1, wg, k, bmat, ohw, 0, og, ohw)
-	for oc := 0; oc < g.og; oc++ {
-		var bias float32
-		if bd != nil {
-			bias = bd[gr*g.og+oc]
+	xg := func(i int) []float32 { return xd[(i*g.c+gr*g.cg)*hw : (i*g.c+(gr+1)*g.cg)*hw] }
+	og := func(i int) []float32 { return od[(i*g.o+gr*g.og)*ohw : (i*g.o+(gr+1)*g.og)*ohw] }
+	bias := func(oc int) float32 {
+		if bd == nil {
+			return 0
 		}
-		convEpilogue(og[oc*ohw:(oc+1)*ohw], bias, g.act)
+		return bd[gr*g.og+oc]
+	}
+	if nb == 1 {
+		bmat := cols
+		if convIsPointwise(g) {
+			bmat = xg(i0)
+		} else {
+			convUnfold(g, xg(i0), cols, ohw)
+		}
+		dst := og(i0)
+		Default().Sgemm(blas.NoTrans, blas.NoTrans, g.og, ohw, k, 1, wg, k, bmat, ohw, 0, dst, ohw)
+		for oc := 0; oc < g.og; oc++ {
+			convEpilogue(dst[oc*ohw:(oc+1)*ohw], bias(oc), g.act)
+		}
+		return
+	}
+	for j := 0; j < nb; j++ {
+		if convIsPointwise(g) {
+			src := xg(i0 + j)
+			for r := 0; r < k; r++ {
+				copy(cols[r*ld+j*ohw:r*ld+(j+1)*ohw], src[r*hw:(r+1)*hw])
+			}
+		} else {
+			convUnfold(g, xg(i0+j), cols[j*ohw:], ld)
+		}
+	}
+	tmp = tmp[:g.og*ld]
+	Default().Sgemm(blas.NoTrans, blas.NoTrans, g.og, ld, k, 1, wg, k, cols[:k*ld], ld, 0, tmp, ld)
+	for j := 0; j < nb; j++ {
+		dst := og(i0 + j)
+		for oc := 0; oc < g.og; oc++ {
+			row := dst[oc*ohw : (oc+1)*ohw]
+			copy(row, tmp[oc*ld+j*ohw:oc*ld+(j+1)*ohw])
+			convEpilogue(row, bias(oc), g.act)
+		}
 	}
 }
 
 // convUnfold unfolds the channels of one image group xg [cg, H, W] into
-// cols [cg*kh*kw, OH*OW] (row r = (c, ky, kx), column = output pixel).
-func convUnfold(g *convGeom, xg, cols []float32) {
+// rows of cols with row stride ld: row r = (c, ky, kx) holds the input pixel
+// under that tap for every output pixel (OH*OW values).
+func convUnfold(g *convGeom, xg, cols []float32, ld int) {
 	ohw := g.oh * g.ow
 	row := 0
 	for c := 0; c < g.cg; c++ {
 		plane := xg[c*g.h*g.w : (c+1)*g.h*g.w]
 		for ky := 0; ky < g.kh; ky++ {
 			for kx := 0; kx < g.kw; kx++ {
-				dst := cols[row*ohw : (row+1)*ohw]
+				dst := cols[row*ld : row*ld+ohw]
 				row++
 				x0, x1 := convValidRange(g.ow, g.w, g.sw, kx-g.pl)
 				for oy := 0; oy < g.oh; oy++ {
@@ -297,6 +353,14 @@ func convValidRange(out, in, stride, shift int) (lo, hi int) {
 func convDirectGroup(g *convGeom, xd, wd, bd, od []float32, i, gr int) {
 	hw, ohw := g.h*g.w, g.oh*g.ow
 	kk := g.kh * g.kw
+	if g.cg == 1 && g.og == 1 && g.kh == 3 && g.kw == 3 {
+		var bias float32
+		if bd != nil {
+			bias = bd[gr]
+		}
+		convDepthwise3x3(g, xd[(i*g.c+gr)*hw:(i*g.c+gr+1)*hw], wd[gr*9:gr*9+9], od[(i*g.o+gr)*ohw:(i*g.o+gr+1)*ohw], bias)
+		return
+	}
 	for oc := gr * g.og; oc < (gr+1)*g.og; oc++ {
 		dst := od[(i*g.o+oc)*ohw : (i*g.o+oc+1)*ohw]
 		for c := 0; c < g.cg; c++ {
@@ -340,7 +404,67 @@ func convDirectGroup(g *convGeom, xd, wd, bd, od []float32, i, gr int) {
 	}
 }
 
-// convEpilogue adds bias and applies the activation in place.
+// convDepthwise3x3 convolves one plane with one 3x3 kernel: each output
+// pixel sums its 9 taps in registers (rows outside the image read a zero
+// row; columns outside it are handled in a checked border loop).
+func convDepthwise3x3(g *convGeom, plane, wk, dst []float32, bias float32) {
+	zero := make([]float32, g.w)
+	w0, w1, w2, w3, w4, w5, w6, w7, w8 := wk[0], wk[1], wk[2], wk[3], wk[4], wk[5], wk[6], wk[7], wk[8]
+	sw := g.sw
+	// interior columns: ix0 = ox*sw - pl >= 0 and ix0+2 <= w-1
+	lo, hi := convValidRange(g.ow, g.w-2, sw, -g.pl)
+	row := func(iy int) []float32 {
+		if iy < 0 || iy >= g.h {
+			return zero
+		}
+		return plane[iy*g.w : (iy+1)*g.w]
+	}
+	for oy := 0; oy < g.oh; oy++ {
+		iy := oy*g.sh - g.pt
+		r0, r1, r2 := row(iy), row(iy+1), row(iy+2)
+		drow := dst[oy*g.ow : (oy+1)*g.ow]
+		edge := func(ox int) {
+			var s float32
+			for kx := 0; kx < 3; kx++ {
+				ix := ox*sw + kx - g.pl
+				if ix < 0 || ix >= g.w {
+					continue
+				}
+				s += wk[kx]*r0[ix] + wk[3+kx]*r1[ix] + wk[6+kx]*r2[ix]
+			}
+			drow[ox] = s + bias
+		}
+		for ox := 0; ox < lo; ox++ {
+			edge(ox)
+		}
+		if sw == 1 && hi > lo {
+			ix0 := lo - g.pl
+			n := hi - lo
+			a0, a1, a2 := r0[ix0:ix0+n+2], r1[ix0:ix0+n+2], r2[ix0:ix0+n+2]
+			d := drow[lo:hi]
+			for j := range d {
+				d[j] = bias + w0*a0[j] + w1*a0[j+1] + w2*a0[j+2] +
+					w3*a1[j] + w4*a1[j+1] + w5*a1[j+2] +
+					w6*a2[j] + w7*a2[j+1] + w8*a2[j+2]
+			}
+		} else {
+			for ox := lo; ox < hi; ox++ {
+				ix := ox*sw - g.pl
+				drow[ox] = bias + w0*r0[ix] + w1*r0[ix+1] + w2*r0[ix+2] +
+					w3*r1[ix] + w4*r1[ix+1] + w5*r1[ix+2] +
+					w6*r2[ix] + w7*r2[ix+1] + w8*r2[ix+2]
+			}
+		}
+		for ox := max(hi, lo); ox < g.ow; ox++ {
+			edge(ox)
+		}
+	}
+	convEpilogue(dst, 0, g.act)
+}
+
+// convEpilogue adds bias and applies the activation in place. The clamps
+// are branch-free (sign-bit masks): activations are close to half negative,
+// so compare-and-branch code mispredicts often.
 func convEpilogue(v []float32, bias float32, act ConvAct) {
 	switch act {
 	case ConvActNone:
@@ -351,25 +475,22 @@ func convEpilogue(v []float32, bias float32, act ConvAct) {
 		}
 	case ConvActReLU:
 		for j, x := range v {
-			x += bias
-			if x < 0 {
-				x = 0
-			}
-			v[j] = x
+			v[j] = convRelu(x + bias)
 		}
 	case ConvActReLU6:
 		for j, x := range v {
-			x += bias
-			if x < 0 {
-				x = 0
-			} else if x > 6 {
-				x = 6
-			}
-			v[j] = x
+			v[j] = 6 - convRelu(6-convRelu(x+bias))
 		}
 	default:
 		panic(fmt.Sprintf("tensor: unknown ConvAct %d", int(act)))
 	}
+}
+
+// convRelu is max(x, 0) without a branch (NaN stays NaN only when its sign
+// bit is clear; -0 becomes +0).
+func convRelu(x float32) float32 {
+	b := math.Float32bits(x)
+	return math.Float32frombits(b &^ uint32(int32(b)>>31))
 }
 
 // AddActInPlace computes dst = act(dst + src) element-wise (a residual

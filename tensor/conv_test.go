@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"testing"
-
-	"github.com/nagml/nag/tensor/sgemm"
 )
 
 // convNaive is the textbook definition in float64, used as the oracle.
@@ -85,6 +83,12 @@ func TestConv2DMatchesNaive(t *testing.T) {
 		{"pointwise", []int{3, 7, 5, 4}, []int{9, 7, 1, 1}, true, Conv2DParams{}, []int{3, 9, 5, 4}},
 		{"1x1 stride2", []int{2, 4, 6, 6}, []int{3, 4, 1, 1}, false, Conv2DParams{StrideH: 2, StrideW: 2}, []int{2, 3, 3, 3}},
 		{"5x3 asym pad", []int{1, 2, 7, 6}, []int{3, 2, 5, 3}, true, Conv2DParams{PadTop: 2, PadBottom: 1, PadLeft: 0, PadRight: 2, StrideW: 2}, []int{1, 3, 6, 3}},
+		{"depthwise 2x2 input", []int{3, 4, 2, 2}, []int{4, 1, 3, 3}, true, Conv2DParams{Groups: 4, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, []int{3, 4, 2, 2}},
+		{"depthwise 1x1 input", []int{2, 2, 1, 1}, []int{2, 1, 3, 3}, true, Conv2DParams{Groups: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1, Act: ConvActReLU}, []int{2, 2, 1, 1}},
+		{"depthwise s2 odd", []int{2, 3, 9, 7}, []int{3, 1, 3, 3}, false, Conv2DParams{Groups: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}, []int{2, 3, 5, 4}},
+		{"depthwise 5x5", []int{1, 2, 6, 6}, []int{2, 1, 5, 5}, true, Conv2DParams{Groups: 2, PadTop: 2, PadBottom: 2, PadLeft: 2, PadRight: 2}, []int{1, 2, 6, 6}},
+		{"batched chunks 3x3", []int{9, 3, 4, 4}, []int{5, 3, 3, 3}, true, Conv2DParams{PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1, Act: ConvActReLU6}, []int{9, 5, 4, 4}},
+		{"batched chunks pointwise groups", []int{10, 4, 3, 3}, []int{6, 2, 1, 1}, true, Conv2DParams{Groups: 2}, []int{10, 6, 3, 3}},
 		{"kernel = input", []int{2, 3, 4, 4}, []int{2, 3, 4, 4}, true, Conv2DParams{}, []int{2, 2, 1, 1}},
 	}
 	rng := NewRNG(7)
@@ -98,7 +102,7 @@ func TestConv2DMatchesNaive(t *testing.T) {
 		if !EqualInts(want.shape, c.outShape) {
 			t.Fatalf("%s: naive output %v, want %v", c.name, want.shape, c.outShape)
 		}
-		for _, algo := range []convAlgo{convAuto, convIm2col, convDirect} {
+		for _, algo := range []ConvAlgo{ConvAlgoAuto, ConvAlgoIm2col, ConvAlgoDirect} {
 			got := conv2D(x, w, b, c.p, algo)
 			if d := convMaxDiff(got, want); d > 1e-5 {
 				t.Errorf("%s algo %d: max diff %g", c.name, algo, d)
@@ -217,58 +221,5 @@ func TestPooling(t *testing.T) {
 	g := GlobalAvgPool2D(FromSlice([]float32{1, 3, 10, 20, -1, -3, 0, 8}, 2, 2, 1, 2)).Data()
 	if g[0] != 2 || g[1] != 15 || g[2] != -2 || g[3] != 4 {
 		t.Fatalf("GlobalAvgPool2D = %v", g)
-	}
-}
-
-// Benchmarks: each algorithm at the shapes of the two feature extractors,
-// im2col with gonum's GEMM and with our packed AVX2 SGEMM (tensor/sgemm).
-// GFLOP/s counts 2 flops per multiply-add.
-var convBenchShapes = []struct {
-	name         string
-	n, c, h, o   int
-	k, s, groups int
-}{
-	{"resnet20/16x32x32-3x3", 8, 16, 32, 16, 3, 1, 1},
-	{"resnet20/32x16x16-3x3", 8, 32, 16, 32, 3, 1, 1},
-	{"resnet20/64x8x8-3x3", 8, 64, 8, 64, 3, 1, 1},
-	{"mbv2-128/stem-3x128-s2", 8, 3, 128, 32, 3, 2, 1},
-	{"mbv2-128/pw-24to144x32", 8, 24, 32, 144, 1, 1, 1},
-	{"mbv2-128/pw-960to160x4", 8, 960, 4, 160, 1, 1, 1},
-	{"mbv2-128/dw-96x64-s2", 8, 96, 64, 96, 3, 2, 96},
-	{"mbv2-128/dw-144x32", 8, 144, 32, 144, 3, 1, 144},
-	{"mbv2-128/dw-576x8", 8, 576, 8, 576, 3, 1, 576},
-}
-
-func BenchmarkConv2D(b *testing.B) {
-	rng := NewRNG(1)
-	for _, s := range convBenchShapes {
-		x := convRand(rng, s.n, s.c, s.h, s.h)
-		w := convRand(rng, s.o, s.c/s.groups, s.k, s.k)
-		bias := convRand(rng, s.o)
-		pb, pa := SamePadding(s.h, s.k, s.s)
-		p := Conv2DParams{StrideH: s.s, StrideW: s.s, PadTop: pb, PadBottom: pa, PadLeft: pb, PadRight: pa, Groups: s.groups, Act: ConvActReLU6}
-		g := convCheck(x, w, bias, p)
-		flops := 2 * float64(g.n*g.o*g.oh*g.ow*g.cg*g.kh*g.kw)
-		for _, a := range []struct {
-			name    string
-			algo    convAlgo
-			backend Backend
-		}{
-			{"im2col-gonum", convIm2col, NewCPUBackend("gonum", nil)},
-			{"im2col-sgemm", convIm2col, NewCPUBackend("sgemm", sgemm.Implementation{})},
-			{"direct", convDirect, nil},
-		} {
-			b.Run(s.name+"/"+a.name, func(b *testing.B) {
-				if a.backend != nil {
-					old := Default()
-					SetDefault(a.backend)
-					defer SetDefault(old)
-				}
-				for i := 0; i < b.N; i++ {
-					conv2D(x, w, bias, p, a.algo)
-				}
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
-		}
 	}
 }

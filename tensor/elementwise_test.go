@@ -26,7 +26,7 @@ func TestBinaryHandValues(t *testing.T) {
 		{"sliced view", Mul(a.Slice(1, 1, 3), a.Slice(1, 0, 2)), []int{2, 2}, []float32{2, 6, 20, 30}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { expectTensor(t, tc.name, tc.got, tc.shape, tc.want, 1e-6) })
+		t.Run(tc.name, func(t *testing.T) { opsExpect(t, tc.name, tc.got, tc.shape, tc.want, 1e-6) })
 	}
 }
 
@@ -59,7 +59,7 @@ func TestBinaryMatchesReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				expectTensor(t, op.name, op.f(x, y), want.Shape(), want.Data(), 1e-6)
+				opsExpect(t, op.name, op.f(x, y), want.Shape(), want.Data(), 1e-6)
 			}
 		}
 	}
@@ -67,13 +67,13 @@ func TestBinaryMatchesReference(t *testing.T) {
 	x := RandN(rng, 3, 4, 5).Permute(2, 0, 1) // [5, 3, 4]
 	y := RandN(rng, 4)
 	want, _ := refBroadcast(x, y, func(p, q float32) float32 { return p * q })
-	expectTensor(t, "permuted", Mul(x, y), want.Shape(), want.Data(), 1e-6)
+	opsExpect(t, "permuted", Mul(x, y), want.Shape(), want.Data(), 1e-6)
 }
 
 func TestBinaryIncompatiblePanics(t *testing.T) {
-	expectPanic(t, "Add", func() { Add(Zeros(2, 3), Zeros(2)) }, "[2 3]", "[2]", "broadcast")
-	expectPanic(t, "Mul", func() { Mul(Zeros(4, 1, 3), Zeros(2, 2)) }, "Mul", "[4 1 3]", "[2 2]")
-	expectPanic(t, "AddInto wrong dst", func() { AddInto(Zeros(3), Zeros(2, 3), Zeros(3)) }, "destination", "[3]")
+	opsExpectPanic(t, "Add", func() { Add(Zeros(2, 3), Zeros(2)) }, "[2 3]", "[2]", "broadcast")
+	opsExpectPanic(t, "Mul", func() { Mul(Zeros(4, 1, 3), Zeros(2, 2)) }, "Mul", "[4 1 3]", "[2 2]")
+	opsExpectPanic(t, "AddInto wrong dst", func() { AddInto(Zeros(3), Zeros(2, 3), Zeros(3)) }, "destination", "[3]")
 }
 
 func TestIntoVariantsReuseBuffers(t *testing.T) {
@@ -82,20 +82,20 @@ func TestIntoVariantsReuseBuffers(t *testing.T) {
 	if got := AddInto(dst, a, FromSlice([]float32{1, 1}, 2)); got != dst {
 		t.Fatal("AddInto did not return dst")
 	}
-	expectTensor(t, "AddInto", dst, []int{2, 2}, []float32{2, -1, 4, -3}, 0)
+	opsExpect(t, "AddInto", dst, []int{2, 2}, []float32{2, -1, 4, -3}, 0)
 	MulInto(dst, dst, dst) // in place, aliasing both operands
-	expectTensor(t, "MulInto alias", dst, []int{2, 2}, []float32{4, 1, 16, 9}, 0)
+	opsExpect(t, "MulInto alias", dst, []int{2, 2}, []float32{4, 1, 16, 9}, 0)
 	SubInto(dst, dst, Scalar(1))
-	expectTensor(t, "SubInto", dst, []int{2, 2}, []float32{3, 0, 15, 8}, 0)
+	opsExpect(t, "SubInto", dst, []int{2, 2}, []float32{3, 0, 15, 8}, 0)
 	DivInto(dst, dst, Scalar(2))
-	expectTensor(t, "DivInto", dst, []int{2, 2}, []float32{1.5, 0, 7.5, 4}, 0)
+	opsExpect(t, "DivInto", dst, []int{2, 2}, []float32{1.5, 0, 7.5, 4}, 0)
 	ReLUInto(dst, a)
-	expectTensor(t, "ReLUInto", dst, []int{2, 2}, []float32{1, 0, 3, 0}, 0)
+	opsExpect(t, "ReLUInto", dst, []int{2, 2}, []float32{1, 0, 3, 0}, 0)
 	ScaleInto(dst, a.T(), 2)
-	expectTensor(t, "ScaleInto strided src", dst, []int{2, 2}, []float32{2, 6, -4, -8}, 0)
+	opsExpect(t, "ScaleInto strided src", dst, []int{2, 2}, []float32{2, 6, -4, -8}, 0)
 	b := a.Clone()
 	AddInPlace(b, FromSlice([]float32{10, 20}, 2, 1))
-	expectTensor(t, "AddInPlace", b, []int{2, 2}, []float32{11, 8, 23, 16}, 0)
+	opsExpect(t, "AddInPlace", b, []int{2, 2}, []float32{11, 8, 23, 16}, 0)
 }
 
 func TestUnaryHandValues(t *testing.T) {
@@ -124,24 +124,51 @@ func TestUnaryHandValues(t *testing.T) {
 		{"ELU", ELU(x, 1.5), []float32{1.5 * -0.86466472, 1.5 * -0.39346934, 0, 1, 4, 9}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { expectTensor(t, tc.name, tc.got, []int{2, 3}, tc.want, 2e-6*math.Max(1, 1)) })
+		t.Run(tc.name, func(t *testing.T) { opsExpect(t, tc.name, tc.got, []int{2, 3}, tc.want, 2e-6*math.Max(1, 1)) })
 	}
 	// Strided input gives the same values as the contiguous copy.
-	expectTensor(t, "GELU strided", GELU(x.T()), []int{3, 2}, GELU(x.T().Contiguous()).Data(), 0)
+	opsExpect(t, "GELU strided", GELU(x.T()), []int{3, 2}, GELU(x.T().Contiguous()).Data(), 0)
 	// Sigmoid of huge magnitudes stays finite.
-	expectTensor(t, "Sigmoid extremes", Sigmoid(FromSlice([]float32{-1e30, 1e30}, 2)), []int{2}, []float32{0, 1}, 0)
-	expectPanic(t, "Clamp lo>hi", func() { Clamp(x, 2, 1) }, "Clamp")
+	opsExpect(t, "Sigmoid extremes", Sigmoid(FromSlice([]float32{-1e30, 1e30}, 2)), []int{2}, []float32{0, 1}, 0)
+	opsExpectPanic(t, "Clamp lo>hi", func() { Clamp(x, 2, 1) }, "Clamp")
 }
 
 func TestReduceToAndExpand(t *testing.T) {
-	g := seq(1, 1, 2, 3) // [[1 2 3] [4 5 6]]
-	expectTensor(t, "to [3]", ReduceTo(g, []int{3}), []int{3}, []float32{5, 7, 9}, 0)
-	expectTensor(t, "to [2,1]", ReduceTo(g, []int{2, 1}), []int{2, 1}, []float32{6, 15}, 0)
-	expectTensor(t, "to []", ReduceTo(g, []int{}), []int{}, []float32{21}, 0)
-	expectTensor(t, "to [1,3] strided", ReduceTo(g.T().Contiguous().T(), []int{1, 3}), []int{1, 3}, []float32{5, 7, 9}, 0)
-	expectTensor(t, "Expand", Expand(FromSlice([]float32{1, 2}, 2, 1), 2, 3), []int{2, 3}, []float32{1, 1, 1, 2, 2, 2}, 0)
-	expectPanic(t, "ReduceTo bad", func() { ReduceTo(g, []int{4}) }, "ReduceTo", "[4]")
+	g := opsSeq(1, 1, 2, 3) // [[1 2 3] [4 5 6]]
+	opsExpect(t, "to [3]", ReduceTo(g, []int{3}), []int{3}, []float32{5, 7, 9}, 0)
+	opsExpect(t, "to [2,1]", ReduceTo(g, []int{2, 1}), []int{2, 1}, []float32{6, 15}, 0)
+	opsExpect(t, "to []", ReduceTo(g, []int{}), []int{}, []float32{21}, 0)
+	opsExpect(t, "to [1,3] strided", ReduceTo(g.T().Contiguous().T(), []int{1, 3}), []int{1, 3}, []float32{5, 7, 9}, 0)
+	opsExpect(t, "Expand", Expand(FromSlice([]float32{1, 2}, 2, 1), 2, 3), []int{2, 3}, []float32{1, 1, 1, 2, 2, 2}, 0)
+	opsExpectPanic(t, "ReduceTo bad", func() { ReduceTo(g, []int{4}) }, "ReduceTo", "[4]")
 	dst := Zeros(3, 4)
 	Assign(dst.Slice(1, 1, 3), FromSlice([]float32{1, 2}, 2))
-	expectTensor(t, "Assign into slice", dst, []int{3, 4}, []float32{0, 1, 2, 0, 0, 1, 2, 0, 0, 1, 2, 0}, 0)
+	opsExpect(t, "Assign into slice", dst, []int{3, 4}, []float32{0, 1, 2, 0, 0, 1, 2, 0, 0, 1, 2, 0}, 0)
+}
+
+func TestLargeKernelsMatchScalar(t *testing.T) {
+	// Big enough to be split across goroutines; every element must equal the
+	// scalar formula regardless of the split.
+	x := RandN(NewRNG(9), 300, 257)
+	xd := x.Data()
+	g := GELU(x).Data()
+	s := SiLU(x).Data()
+	gg := GELUGrad(x, Full(1, 300, 257)).Data()
+	for i, v := range xd {
+		if g[i] != v*normCDF32(v) || s[i] != v*sigmoid32(v) {
+			t.Fatalf("element %d: GELU %g SiLU %g for x=%g", i, g[i], s[i], v)
+		}
+		if want := normCDF32(v) + v*invSqrt2Pi*exp32(-0.5*v*v); gg[i] != want {
+			t.Fatalf("element %d: GELUGrad %g, want %g", i, gg[i], want)
+		}
+	}
+	p := Softmax(x, 1)
+	for r := 0; r < 300; r++ {
+		row := p.Slice(0, r, r+1)
+		if sum := SumAll(row); math.Abs(sum-1) > 1e-5 {
+			t.Fatalf("softmax row %d sums to %g", r, sum)
+		}
+	}
+	want := Softmax(x.Slice(0, 150, 151), 1)
+	opsExpect(t, "softmax row 150", p.Slice(0, 150, 151), []int{1, 257}, want.Data(), 0)
 }

@@ -6,8 +6,8 @@ import (
 )
 
 func TestIndexOps(t *testing.T) {
-	w := seq(0, 1, 4, 2) // rows [0 1] [2 3] [4 5] [6 7]
-	a := seq(1, 1, 2, 3) // [[1 2 3] [4 5 6]]
+	w := opsSeq(0, 1, 4, 2) // rows [0 1] [2 3] [4 5] [6 7]
+	a := opsSeq(1, 1, 2, 3) // [[1 2 3] [4 5 6]]
 	tests := []struct {
 		name  string
 		got   *Tensor
@@ -26,15 +26,15 @@ func TestIndexOps(t *testing.T) {
 		{"MaskedFill col mask", MaskedFill(a, FromSlice([]float32{0, 0, 1}, 3), -1e9), []int{2, 3}, []float32{1, 2, -1e9, 4, 5, -1e9}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { expectTensor(t, tc.name, tc.got, tc.shape, tc.want, 0) })
+		t.Run(tc.name, func(t *testing.T) { opsExpect(t, tc.name, tc.got, tc.shape, tc.want, 0) })
 	}
 	acc := Zeros(4, 2)
 	IndexAdd(acc, 0, []int{1, 1, 3}, FromSlice([]float32{1, 2, 3, 4, 5, 6}, 3, 2))
-	expectTensor(t, "IndexAdd repeats", acc, []int{4, 2}, []float32{0, 0, 4, 6, 0, 0, 5, 6}, 0)
-	expectPanic(t, "Embedding range", func() { Embedding(w, []int{4}) }, "index 4")
-	expectPanic(t, "Concat shapes", func() { Concat(0, a, Zeros(1, 2)) }, "[2 3]", "[1 2]")
-	expectPanic(t, "Stack shapes", func() { Stack(0, a, Zeros(3, 2)) }, "Stack")
-	expectPanic(t, "MaskedFill mask", func() { MaskedFill(a, Zeros(3, 1), 0) }, "MaskedFill", "[3 1]")
+	opsExpect(t, "IndexAdd repeats", acc, []int{4, 2}, []float32{0, 0, 4, 6, 0, 0, 5, 6}, 0)
+	opsExpectPanic(t, "Embedding range", func() { Embedding(w, []int{4}) }, "index 4")
+	opsExpectPanic(t, "Concat shapes", func() { Concat(0, a, Zeros(1, 2)) }, "[2 3]", "[1 2]")
+	opsExpectPanic(t, "Stack shapes", func() { Stack(0, a, Zeros(3, 2)) }, "Stack")
+	opsExpectPanic(t, "MaskedFill mask", func() { MaskedFill(a, Zeros(3, 1), 0) }, "MaskedFill", "[3 1]")
 }
 
 func TestDropoutMask(t *testing.T) {
@@ -53,6 +53,6 @@ func TestDropoutMask(t *testing.T) {
 		t.Fatalf("%d zeros of 10000 at p=0.25", zeros)
 	}
 	again := DropoutMask(NewRNG(3), 0.25, 100, 100)
-	expectTensor(t, "seeded", again, []int{100, 100}, m.Data(), 0)
-	expectPanic(t, "p=1", func() { DropoutMask(NewRNG(1), 1, 2) }, "probability")
+	opsExpect(t, "seeded", again, []int{100, 100}, m.Data(), 0)
+	opsExpectPanic(t, "p=1", func() { DropoutMask(NewRNG(1), 1, 2) }, "probability")
 }

@@ -50,24 +50,24 @@ func refMatMul(a, b *Tensor) *Tensor {
 func TestMatMulHand(t *testing.T) {
 	a := FromSlice([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
 	b := FromSlice([]float32{7, 8, 9, 10, 11, 12}, 3, 2)
-	expectTensor(t, "2d", MatMul(a, b), []int{2, 2}, []float32{58, 64, 139, 154}, 1e-5)
-	expectTensor(t, "transA", MatMulT(a, a, true, false), []int{3, 3}, []float32{17, 22, 27, 22, 29, 36, 27, 36, 45}, 1e-5)
-	expectTensor(t, "transB", MatMulT(a, a, false, true), []int{2, 2}, []float32{14, 32, 32, 77}, 1e-5)
-	expectTensor(t, "both", MatMulT(b, a, true, true), []int{2, 2}, []float32{58, 139, 64, 154}, 1e-5)
+	opsExpect(t, "2d", MatMul(a, b), []int{2, 2}, []float32{58, 64, 139, 154}, 1e-5)
+	opsExpect(t, "transA", MatMulT(a, a, true, false), []int{3, 3}, []float32{17, 22, 27, 22, 29, 36, 27, 36, 45}, 1e-5)
+	opsExpect(t, "transB", MatMulT(a, a, false, true), []int{2, 2}, []float32{14, 32, 32, 77}, 1e-5)
+	opsExpect(t, "both", MatMulT(b, a, true, true), []int{2, 2}, []float32{58, 139, 64, 154}, 1e-5)
 	w := FromSlice([]float32{1, 0, -1, 2, 1, 0}, 2, 3) // [out=2, in=3]
 	bias := FromSlice([]float32{0.5, -1}, 2)
-	expectTensor(t, "Linear", Linear(a, w, bias), []int{2, 2}, []float32{-1.5, 3, -1.5, 12}, 1e-5)
-	expectTensor(t, "Linear nil bias", Linear(a, w, nil), []int{2, 2}, []float32{-2, 4, -2, 13}, 1e-5)
-	expectTensor(t, "Linear 3d x", Linear(a.Reshape(2, 1, 3), w, bias), []int{2, 1, 2}, []float32{-1.5, 3, -1.5, 12}, 1e-5)
+	opsExpect(t, "Linear", Linear(a, w, bias), []int{2, 2}, []float32{-1.5, 3, -1.5, 12}, 1e-5)
+	opsExpect(t, "Linear nil bias", Linear(a, w, nil), []int{2, 2}, []float32{-2, 4, -2, 13}, 1e-5)
+	opsExpect(t, "Linear 3d x", Linear(a.Reshape(2, 1, 3), w, bias), []int{2, 1, 2}, []float32{-1.5, 3, -1.5, 12}, 1e-5)
 	// w given as a transposed view of a [in, out] matrix.
 	wt := w.T().Contiguous().T()
-	expectTensor(t, "Linear w view", Linear(a, wt, bias), []int{2, 2}, []float32{-1.5, 3, -1.5, 12}, 1e-5)
+	opsExpect(t, "Linear w view", Linear(a, wt, bias), []int{2, 2}, []float32{-1.5, 3, -1.5, 12}, 1e-5)
 	dst := Full(123, 2, 2)
 	LinearInto(dst, a, w, nil)
-	expectTensor(t, "LinearInto overwrites", dst, []int{2, 2}, []float32{-2, 4, -2, 13}, 1e-5)
-	expectPanic(t, "inner mismatch", func() { MatMul(a, a) }, "[2 3]", "inner")
-	expectPanic(t, "Linear mismatch", func() { Linear(a, b, nil) }, "Linear", "[3 2]")
-	expectPanic(t, "rank 1", func() { MatMul(Zeros(3), Zeros(3, 1)) }, "rank")
+	opsExpect(t, "LinearInto overwrites", dst, []int{2, 2}, []float32{-2, 4, -2, 13}, 1e-5)
+	opsExpectPanic(t, "inner mismatch", func() { MatMul(a, a) }, "[2 3]", "inner")
+	opsExpectPanic(t, "Linear mismatch", func() { Linear(a, b, nil) }, "Linear", "[3 2]")
+	opsExpectPanic(t, "rank 1", func() { MatMul(Zeros(3), Zeros(3, 1)) }, "rank")
 }
 
 func TestMatMulMatchesReference(t *testing.T) {
@@ -91,7 +91,7 @@ func TestMatMulMatchesReference(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			want := refMatMul(tc.a, tc.b)
-			expectTensor(t, tc.name, MatMul(tc.a, tc.b), want.Shape(), want.Data(), 1e-4)
+			opsExpect(t, tc.name, MatMul(tc.a, tc.b), want.Shape(), want.Data(), 1e-4)
 		})
 	}
 }

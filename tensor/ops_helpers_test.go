@@ -8,7 +8,7 @@ import (
 )
 
 // expectTensor fails t unless got has the given shape and values within tol.
-func expectTensor(t *testing.T, name string, got *Tensor, shape []int, want []float32, tol float64) {
+func opsExpect(t *testing.T, name string, got *Tensor, shape []int, want []float32, tol float64) {
 	t.Helper()
 	if !EqualInts(got.Shape(), shape) {
 		t.Fatalf("%s: shape %v, want %v", name, got.Shape(), shape)
@@ -26,7 +26,7 @@ func expectTensor(t *testing.T, name string, got *Tensor, shape []int, want []fl
 }
 
 // expectPanic fails t unless f panics with a message containing every part.
-func expectPanic(t *testing.T, name string, f func(), parts ...string) {
+func opsExpectPanic(t *testing.T, name string, f func(), parts ...string) {
 	t.Helper()
 	defer func() {
 		t.Helper()
@@ -45,7 +45,7 @@ func expectPanic(t *testing.T, name string, f func(), parts ...string) {
 }
 
 // seq returns a tensor holding start, start+step, ... in the given shape.
-func seq(start, step float32, shape ...int) *Tensor {
+func opsSeq(start, step float32, shape ...int) *Tensor {
 	t := Zeros(shape...)
 	for i := range t.data {
 		t.data[i] = start + step*float32(i)

@@ -7,7 +7,7 @@ import (
 
 func TestReductions(t *testing.T) {
 	a := FromSlice([]float32{1, 5, 3, 4, 2, 6}, 2, 3)
-	b := seq(0, 1, 2, 3, 2) // 0..11
+	b := opsSeq(0, 1, 2, 3, 2) // 0..11
 	tests := []struct {
 		name  string
 		got   *Tensor
@@ -28,7 +28,7 @@ func TestReductions(t *testing.T) {
 		{"max negatives", Max(FromSlice([]float32{-3, -1, -2}, 3), 0, false), []int{}, []float32{-1}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { expectTensor(t, tc.name, tc.got, tc.shape, tc.want, 1e-6) })
+		t.Run(tc.name, func(t *testing.T) { opsExpect(t, tc.name, tc.got, tc.shape, tc.want, 1e-6) })
 	}
 	if got := ArgMax(a, 1); !reflect.DeepEqual(got, []int{1, 2}) {
 		t.Errorf("ArgMax axis1 = %v, want [1 2]", got)
@@ -51,5 +51,5 @@ func TestReductions(t *testing.T) {
 	if got := MaxAbs(FromSlice([]float32{1, -7, 3}, 3)); got != 7 {
 		t.Errorf("MaxAbs = %v, want 7", got)
 	}
-	expectPanic(t, "axis", func() { Sum(a, 2, false) }, "axis 2")
+	opsExpectPanic(t, "axis", func() { Sum(a, 2, false) }, "axis 2")
 }

@@ -53,7 +53,8 @@ func (a *Adam) Steps() int64 { return a.steps }
 // Params returns the parameters the optimiser updates.
 func (a *Adam) Params() []*autograd.Var { return a.params }
 
-// Step applies one Adam update with learning rate lr.
+// Step applies one Adam update with learning rate lr. It does not check the
+// gradients for NaN/Inf; Optimizer.Step does (through ClipGradNorm).
 func (a *Adam) Step(lr float64) error { return a.step(lr, nil) }
 
 // StepEMA applies one Adam update with learning rate lr and then updates

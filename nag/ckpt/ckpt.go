@@ -251,6 +251,8 @@ func (c *Checkpoint) NumParams() int {
 }
 
 // AddParams appends every parameter as the tensor PrefixParams+p.Name.
+// Call it while the training weights are in the parameters (not while an
+// EMA is swapped in), or the EMA weights are saved as the parameters.
 func (c *Checkpoint) AddParams(params []*autograd.Var) {
 	for _, p := range params {
 		c.AddTensor(PrefixParams+p.Name, p.Value)

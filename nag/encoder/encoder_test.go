@@ -303,3 +303,18 @@ func TestMobileNetV2CIFARUpsampled(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMobileNetV2CIFAR128 encodes 64 CIFAR-10 images upsampled to 128.
+func BenchmarkMobileNetV2CIFAR128(b *testing.B) {
+	m, root := loadMBV2(b)
+	s, err := images.ReadU8IMG(filepath.Join(root, "images/cifar10-test-20pc/cifar10_test_20pc.u8img.gz"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		if _, _, err := Encode(m, s.Images[:64], Preprocess{Size: 128}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/64, "s/img")
+}

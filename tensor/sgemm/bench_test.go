@@ -110,7 +110,7 @@ func BenchmarkKernel(b *testing.B) {
 			a, bp := randSlice(rng, kern.mr*k), randSlice(rng, kern.nr*k)
 			c := make([]float32, kern.mr*kern.nr)
 			measure(b, 2*float64(kern.mr*kern.nr*k), func() {
-				kern.fn(k, a, bp, c, kern.nr, 1, 0)
+				kern.fn(k, a, 1, kern.mr, bp, c, kern.nr, 1, 0)
 			})
 		})
 	}

@@ -23,6 +23,14 @@ const (
 	// product runs on the calling goroutine: the goroutine hand-off would
 	// cost more than it saves.
 	minParallelWork = 1 << 19
+
+	// packAMinPanels is the number of B panels a task must sweep before
+	// its A panels are packed rather than read in place.
+	packAMinPanels = 16
+
+	// smallBBytes is the size up to which the packed B panels of a task
+	// are kept in L1 and A row panels become the outer loop.
+	smallBBytes = 20 << 10
 )
 
 // pureGoEnv is true when NAG_PUREGO=1 was set at start-up.
@@ -32,9 +40,11 @@ var pureGoEnv = os.Getenv("NAG_PUREGO") == "1"
 type kernel struct {
 	name   string
 	mr, nr int
-	// fn computes C = alpha*Ap*Bp + beta*C for one full tile; beta == 0
-	// must overwrite C without reading it.
-	fn func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+	// fn computes C = alpha*A*Bp + beta*C for one full tile, where element
+	// (r, p) of the A panel is a[r*rs+p*cs] (packed: rs = 1, cs = mr; read
+	// in place from row-major A: rs = lda, cs = 1) and Bp is a packed panel
+	// of k groups of nr values. beta == 0 must overwrite C without reading it.
+	fn func(k int, a []float32, rs, cs int, b, c []float32, ldc int, alpha, beta float32)
 }
 
 var (
@@ -67,6 +77,9 @@ type Implementation struct {
 	kern *kernel
 	// forceParallel uses Workers goroutines even for small products (tests).
 	forceParallel bool
+	// packA overrides the A-packing heuristic (tests): 1 packs every panel,
+	// -1 only partial ones, 0 decides by shape.
+	packA int
 }
 
 var _ blas.Float32Level3 = Implementation{}
@@ -177,7 +190,8 @@ func (impl Implementation) gemm(tA, tB blas.Transpose, m, n, k int, alpha float3
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 		bias: bias, act: act,
-		kern: impl.kernel(),
+		kern:      impl.kernel(),
+		packAMode: impl.packA,
 	}
 	workers := impl.workers()
 	if m*n*k < minParallelWork && !impl.forceParallel {
@@ -225,12 +239,14 @@ type problem struct {
 	kern           *kernel
 
 	// Per-call blocking.
-	kc           int // K block size
-	ncb          int // N block size (multiple of nr)
-	panelsPerBlk int // A row panels per M block
-	mBlocks      int // M blocks
-	nChunks      int // N chunks each M block is split into
-	nPanelsChunk int // B column panels per N chunk
+	kc           int  // K block size
+	ncb          int  // N block size (multiple of nr)
+	panelsPerBlk int  // A row panels per M block
+	mBlocks      int  // M blocks
+	nChunks      int  // N chunks each M block is split into
+	nPanelsChunk int  // B column panels per N chunk
+	packAllA     bool // pack every A panel (else only partial ones)
+	packAMode    int  // Implementation.packA
 }
 
 // workspace holds the packing buffers of one call.
@@ -276,6 +292,12 @@ func (p *problem) run(workers int) {
 	p.nPanelsChunk = ceilDiv(nPanelsBlk, p.nChunks)
 	p.nChunks = ceilDiv(nPanelsBlk, p.nPanelsChunk)
 	workers = min(workers, p.mBlocks*p.nChunks)
+	// Packing A costs a pass over it per K block; it pays off when each
+	// packed panel is reused across many B panels.
+	p.packAllA = p.nPanelsChunk >= packAMinPanels
+	if p.packAMode != 0 {
+		p.packAllA = p.packAMode > 0
+	}
 
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
@@ -331,17 +353,22 @@ func (p *problem) run(workers int) {
 					ib, chunk := t/nChunks, t%nChunks
 					i0 := ib * p.panelsPerBlk * mr
 					mb := min(p.panelsPerBlk*mr, p.m-i0)
-					aPanels := ceilDiv(mb, mr)
+					jp0 := chunk * p.nPanelsChunk
+					jp1 := min(jp0+p.nPanelsChunk, bPanels)
 					if packedFor != ib {
+						// Full row panels are read in place unless there are
+						// enough B panels to amortise packing them; a
+						// partial last panel is always packed (zero rows).
+						aPanels := ceilDiv(mb, mr)
 						for ip := 0; ip < aPanels; ip++ {
 							r0 := i0 + ip*mr
-							p.packA(bufA[ip*kb*mr:(ip+1)*kb*mr], pc, kb, r0, min(mr, p.m-r0))
+							if rows := min(mr, p.m-r0); rows < mr || p.packAllA {
+								p.packA(bufA[ip*kb*mr:(ip+1)*kb*mr], pc, kb, r0, rows)
+							}
 						}
 						packedFor = ib
 					}
-					jp0 := chunk * p.nPanelsChunk
-					jp1 := min(jp0+p.nPanelsChunk, bPanels)
-					p.macro(bufA, packedB, kb, i0, mb, jc, jp0, jp1, beta, last)
+					p.macro(bufA, packedB, kb, pc, i0, mb, jc, jp0, jp1, beta, last)
 				}
 			})
 		}
@@ -366,47 +393,75 @@ func parallel(workers int, f func(w int)) {
 	wg.Wait()
 }
 
-// macro multiplies the packed A block (rows i0..i0+mb) by packed B panels
-// jp0..jp1 of the current N block (starting at column jc), updating C.
-func (p *problem) macro(pa, pb []float32, kb, i0, mb, jc, jp0, jp1 int, beta float32, last bool) {
+// macro multiplies the A block (rows i0..i0+mb, columns pc..pc+kb; packed
+// panels in pa where packA wrote them, the rest read in place) by packed B
+// panels jp0..jp1 of the current N block (starting at column jc), updating C.
+//
+// When the B panels fit in L1 together, the row panels of A form the outer
+// loop (A panel and all of B stay in L1, C is written row-line by
+// row-line); otherwise each B panel stays in L1 while the A block streams
+// from L2 (the usual Goto/BLIS order).
+func (p *problem) macro(pa, pb []float32, kb, pc, i0, mb, jc, jp0, jp1 int, beta float32, last bool) {
 	mr, nr := p.kern.mr, p.kern.nr
-	var tmp [16 * 24]float32
-	for jp := jp0; jp < jp1; jp++ {
-		j := jc + jp*nr
-		cols := min(nr, p.n-j)
-		bp := pb[jp*kb*nr : (jp+1)*kb*nr]
+	if (jp1-jp0)*kb*nr*4 <= smallBBytes {
 		for ir := 0; ir < mb; ir += mr {
-			i := i0 + ir
-			rows := min(mr, p.m-i)
-			ap := pa[(ir/mr)*kb*mr : (ir/mr+1)*kb*mr]
-			off := i*p.ldc + j
-			if rows == mr && cols == nr {
-				p.kern.fn(kb, ap, bp, p.c[off:], p.ldc, p.alpha, beta)
+			for jp := jp0; jp < jp1; jp++ {
+				p.tile(pa, pb, kb, pc, i0, ir, jc, jp, beta, last)
+			}
+		}
+		return
+	}
+	for jp := jp0; jp < jp1; jp++ {
+		for ir := 0; ir < mb; ir += mr {
+			p.tile(pa, pb, kb, pc, i0, ir, jc, jp, beta, last)
+		}
+	}
+}
+
+// tile computes one mr x nr tile of C: row panel ir of the A block starting
+// at row i0 times B panel jp of the N block starting at column jc.
+func (p *problem) tile(pa, pb []float32, kb, pc, i0, ir, jc, jp int, beta float32, last bool) {
+	mr, nr := p.kern.mr, p.kern.nr
+	j := jc + jp*nr
+	cols := min(nr, p.n-j)
+	bp := pb[jp*kb*nr : (jp+1)*kb*nr]
+	i := i0 + ir
+	rows := min(mr, p.m-i)
+	ap, rs, cs := pa[(ir/mr)*kb*mr:(ir/mr+1)*kb*mr], 1, mr
+	if rows == mr && !p.packAllA {
+		if p.transA {
+			ap, rs, cs = p.a[pc*p.lda+i:], 1, p.lda
+		} else {
+			ap, rs, cs = p.a[i*p.lda+pc:], p.lda, 1
+		}
+	}
+	off := i*p.ldc + j
+	if rows == mr && cols == nr {
+		p.kern.fn(kb, ap, rs, cs, bp, p.c[off:], p.ldc, p.alpha, beta)
+	} else {
+		var tmp [16 * 24]float32
+		t := tmp[:mr*nr]
+		p.kern.fn(kb, ap, rs, cs, bp, t, nr, p.alpha, 0)
+		for r := 0; r < rows; r++ {
+			cr := p.c[off+r*p.ldc : off+r*p.ldc+cols]
+			tr := t[r*nr : r*nr+cols]
+			if beta == 0 {
+				copy(cr, tr)
 			} else {
-				t := tmp[:mr*nr]
-				p.kern.fn(kb, ap, bp, t, nr, p.alpha, 0)
-				for r := 0; r < rows; r++ {
-					cr := p.c[off+r*p.ldc : off+r*p.ldc+cols]
-					tr := t[r*nr : r*nr+cols]
-					if beta == 0 {
-						copy(cr, tr)
-					} else {
-						for x := range cr {
-							cr[x] = tr[x] + beta*cr[x]
-						}
-					}
+				for x := range cr {
+					cr[x] = tr[x] + beta*cr[x]
 				}
 			}
-			if last && (p.bias != nil || p.act != None) {
-				for r := 0; r < rows; r++ {
-					o := off + r*p.ldc
-					var bias []float32
-					if p.bias != nil {
-						bias = p.bias[j : j+cols]
-					}
-					epilogue(p.c[o:o+cols], bias, p.act)
-				}
-			}
+		}
+	}
+	if last && (p.bias != nil || p.act != None) {
+		var bias []float32
+		if p.bias != nil {
+			bias = p.bias[j : j+cols]
+		}
+		for r := 0; r < rows; r++ {
+			o := off + r*p.ldc
+			epilogue(p.c[o:o+cols], bias, p.act)
 		}
 	}
 }

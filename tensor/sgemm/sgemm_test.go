@@ -192,9 +192,9 @@ func refAct(v float64, act Activation) float64 {
 
 func TestSgemmAgainstReference(t *testing.T) {
 	for _, kern := range kernels() {
-		for _, workers := range []int{1, 3} {
-			impl := Implementation{Workers: workers, kern: kern, forceParallel: workers > 1}
-			t.Run(fmt.Sprintf("%s/workers%d", kern.name, workers), func(t *testing.T) {
+		for _, cfg := range []struct{ workers, packA int }{{1, 0}, {3, 1}, {2, -1}} {
+			impl := Implementation{Workers: cfg.workers, kern: kern, forceParallel: cfg.workers > 1, packA: cfg.packA}
+			t.Run(fmt.Sprintf("%s/workers%d/packA%d", kern.name, cfg.workers, cfg.packA), func(t *testing.T) {
 				for _, tc := range gemmCases() {
 					runCase(t, impl, tc, nil, None)
 				}
