@@ -254,3 +254,46 @@ func BenchmarkMultiHeadAttention(b *testing.B) {
 		b.ReportMetric(3*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 }
+
+// TestHeadAttentionEqualsPermutedMaskedAttention checks the fused
+// [B, N, H·D] path against autograd.MaskedAttention on permuted
+// [B, H, N, D] views (values and input gradients).
+func TestHeadAttentionEqualsPermutedMaskedAttention(t *testing.T) {
+	rng := tensor.NewRNG(14)
+	B, N, H, D := 3, 8, 4, 8
+	mask := dagMask(rng, B, N)
+	w := tensor.RandU(rng, -1, 1, B, N, H*D)
+	xs := []*tensor.Tensor{tensor.RandN(rng, B, N, H*D), tensor.RandN(rng, B, N, H*D), tensor.RandN(rng, B, N, H*D)}
+	run := func(fused bool) (*tensor.Tensor, []*tensor.Tensor) {
+		tp := autograd.NewTape()
+		q, k, v := autograd.NewVar(xs[0], true), autograd.NewVar(xs[1], true), autograd.NewVar(xs[2], true)
+		var out *autograd.Var
+		if fused {
+			out = HeadAttention(tp, q, k, v, mask, H, 0.35, 0.2, tensor.NewRNG(3))
+		} else {
+			heads := func(a *autograd.Var) *autograd.Var { return tp.Permute(tp.Reshape(a, B, N, H, D), 0, 2, 1, 3) }
+			a := tp.MaskedAttention(heads(q), heads(k), heads(v), mask, 0.35, 0.2, tensor.NewRNG(3), true)
+			out = tp.Reshape(tp.Permute(a, 0, 2, 1, 3), B, N, H*D)
+		}
+		g, err := tp.Grad(tp.WeightedSum(out, w), q, k, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Value.Contiguous(), g
+	}
+	fo, fg := run(true)
+	po, pg := run(false)
+	for i, v := range po.Data() {
+		if math.Abs(float64(fo.Data()[i]-v)) > 1e-6 {
+			t.Fatalf("out[%d]: fused %g, permuted %g", i, fo.Data()[i], v)
+		}
+	}
+	for k := range fg {
+		a, b := fg[k].Contiguous().Data(), pg[k].Contiguous().Data()
+		for i := range a {
+			if math.Abs(float64(a[i]-b[i])) > 1e-5 {
+				t.Fatalf("grad %d [%d]: fused %g, permuted %g", k, i, a[i], b[i])
+			}
+		}
+	}
+}

@@ -243,7 +243,7 @@ func (t *Table) parseRow(i int, line []byte, fields [][]byte, name string, ncol 
 	t.iso[i] = int32(iso)
 	for c := range t.names {
 		f := fields[len(identity)+c]
-		v, err := strconv.ParseFloat(string(f), 64)
+		v, err := parseFloat(f)
 		if err != nil {
 			return bad("column %q: %q is not a number", t.names[c], f)
 		}

@@ -86,9 +86,9 @@ def gen(rows, vecs, unroll=4, name=None):
         if ra.startswith("("):
             return f"{32*v}{ra}" if v else ra
         return f"{32*v}({ra})" if v else f"({ra})"
-    w("\tMOVSS beta+60(FP), X15")
+    w("\tVMOVSS beta+60(FP), X15")
     w("\tVXORPS X14, X14, X14")
-    w("\tUCOMISS X14, X15")
+    w("\tVUCOMISS X14, X15")
     w("\tJNE betanz")
     w("\tJPS betanz")
     for r in range(rows):
