@@ -164,7 +164,7 @@ func (m *CATE) Forward(ctx Ctx, x *autograd.Var, sigma []float32, mask *tensor.T
 	for i, l := range m.read {
 		r = lin(r, l)
 		if i < len(m.read)-1 {
-			r = tp.ELU(r, 1)
+			r = eluFast(tp, r)
 		}
 	}
 	return r

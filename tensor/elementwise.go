@@ -228,9 +228,7 @@ func unKernel(op unOp, dst, src []float32, p, q float32) {
 			dst[i] = -x
 		}
 	case uExp:
-		for i, x := range src {
-			dst[i] = exp32(x)
-		}
+		expSlice(dst, src)
 	case uLog:
 		for i, x := range src {
 			dst[i] = float32(math.Log(float64(x)))
@@ -272,17 +270,13 @@ func unKernel(op unOp, dst, src []float32, p, q float32) {
 			dst[i] = x
 		}
 	case uSiLU:
-		for i, x := range src {
-			dst[i] = x * sigmoid32(x)
-		}
+		sigmoidSlice(dst, src, true)
 	case uTanh:
 		for i, x := range src {
 			dst[i] = float32(math.Tanh(float64(x)))
 		}
 	case uSigmoid:
-		for i, x := range src {
-			dst[i] = sigmoid32(x)
-		}
+		sigmoidSlice(dst, src, false)
 	case uGELU:
 		for i, x := range src {
 			dst[i] = x * normCDF32(x)

@@ -28,6 +28,49 @@ func expApprox(x float64) float64 {
 	return p * math.Float64frombits(uint64(int64(k)+1023)<<52)
 }
 
+// expSlice stores e^src[i] in dst[i] (dst may alias src). It is expApprox
+// written out inline, which is about a third faster than calling it per
+// element.
+func expSlice(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		x := float64(v)
+		if !(x > -708 && x < 709) {
+			dst[i] = float32(math.Exp(x))
+			continue
+		}
+		k := (x*log2e + roundMag) - roundMag
+		r := x - k*ln2Hi - k*ln2Lo
+		p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+		dst[i] = float32(p * math.Float64frombits(uint64(int64(k)+1023)<<52))
+	}
+}
+
+// sigmoidSlice stores sigmoid(src[i]) in dst[i], or src[i]·sigmoid(src[i])
+// (SiLU) when silu is set. dst may alias src.
+func sigmoidSlice(dst, src []float32, silu bool) {
+	var buf [256]float32
+	for len(src) > 0 {
+		n := min(len(src), len(buf))
+		e := buf[:n]
+		for i, x := range src[:n] {
+			e[i] = -x
+		}
+		expSlice(e, e)
+		d := dst[:n]
+		if silu {
+			for i, x := range src[:n] {
+				d[i] = x / (1 + e[i])
+			}
+		} else {
+			for i := range d {
+				d[i] = 1 / (1 + e[i])
+			}
+		}
+		src, dst = src[n:], dst[n:]
+	}
+}
+
 // exp32 returns e^x for float32 x.
 func exp32(x float32) float32 { return float32(expApprox(float64(x))) }
 

@@ -75,13 +75,11 @@ func softmaxRow(dst, src []float32, logOut bool) {
 		}
 		return
 	}
-	var s float32
 	for i, v := range src {
-		e := exp32(v - m)
-		dst[i] = e
-		s += e
+		dst[i] = v - m
 	}
-	inv := 1 / s
+	expSlice(dst, dst)
+	inv := 1 / sum32(dst)
 	for i := range dst {
 		dst[i] *= inv
 	}

@@ -91,9 +91,6 @@ func runEval(e *env, args []string) error {
 		return err
 	}
 	res := evalResult{In: *in, BadLines: bad, Summary: metrics.Summarize(sp, items, train, scorer, *metric)}
-	if scorer == nil {
-		res.Metric = ""
-	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)

@@ -47,6 +47,7 @@ func commands() []command {
 		{"eval", "score generated architectures: validity, uniqueness, novelty, benchmark accuracy", runEval},
 		{"encode-dataset", "encode an image set into per-class CNN features (dataset encoding)", runEncodeDataset},
 		{"ckpt", "inspect or verify a checkpoint file", runCkpt},
+		{"train-predictor", "train the noise-aware meta-predictor (official labels, NB201 column or task file)", runTrainPredictor},
 	}
 }
 

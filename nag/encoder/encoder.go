@@ -114,8 +114,8 @@ func Encode(m Extractor, ims []images.Image, p Preprocess) (features, logits *te
 	if size == 0 {
 		size = m.InputSize()
 	}
-	if size < 8 || size > 4096 {
-		return nil, nil, fmt.Errorf("encode: input size %d out of range [8, 4096]", size)
+	if size < 1 || size > 4096 {
+		return nil, nil, fmt.Errorf("encode: input size %d out of range [1, 4096]", size)
 	}
 	batch := p.Batch
 	if batch <= 0 {

@@ -267,7 +267,7 @@ func TestMobileNetV2Coral(t *testing.T) {
 // TestMobileNetV2CIFARUpsampled runs the first image of CIFAR-10 classes
 // 0-4 upsampled from 32 to 224. The references were made with Pillow's bilinear
 // resize: ResizePillow must reproduce them (top-5 in order, features to
-// 2e-5, L2 to 1e-5 relative), while the PyTorch-style conventions must not
+// 5e-5, L2 to 1e-5 relative), while the PyTorch-style conventions must not
 // (they move features by > 0.05, which is why the choice matters).
 func TestMobileNetV2CIFARUpsampled(t *testing.T) {
 	m, root := loadMBV2(t)

@@ -156,7 +156,7 @@ func Parse(s string) (Arch, error) {
 			if pos == start {
 				return fail(edge, "missing input node index after '~'")
 			}
-			if got := s[start:pos]; got != fmt.Sprint(in) {
+			if got := s[start:pos]; len(got) != 1 || got[0] != byte('0'+in) {
 				pos = start
 				return fail(edge, "input node index %q, want %d", got, in)
 			}

@@ -290,3 +290,34 @@ func Random(rng *tensor.RNG) Arch {
 	}
 	return a
 }
+
+// NumArchs returns the number of distinct sub-networks: (9^2 + 9^3 + 9^4)^5.
+func NumArchs() float64 {
+	per := 81.0 + 729 + 6561
+	return per * per * per * per * per
+}
+
+// RandomUniform draws uniformly from the distinct sub-networks: a stage has
+// 9^d configurations of depth d, so depth d is drawn with probability
+// 9^d / (9^2 + 9^3 + 9^4), then each active layer uniformly. (Random, OFA's
+// sampler, gives every depth probability 1/3 instead.)
+func RandomUniform(rng *tensor.RNG) Arch {
+	var a Arch
+	for s := 0; s < NumStages; s++ {
+		u := rng.IntN(81 + 729 + 6561)
+		switch {
+		case u < 81:
+			a.D[s] = 2
+		case u < 81+729:
+			a.D[s] = 3
+		default:
+			a.D[s] = 4
+		}
+		for j := 0; j < a.D[s]; j++ {
+			i := s*LayersPerStage + j
+			a.KS[i] = Kernels[rng.IntN(3)]
+			a.E[i] = Expands[rng.IntN(3)]
+		}
+	}
+	return a
+}

@@ -293,3 +293,26 @@ func TestRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestRandomUniform(t *testing.T) {
+	rng := tensor.NewRNG(12)
+	var depth [5]int
+	const n = 20000
+	for i := 0; i < n; i++ {
+		a := RandomUniform(rng)
+		if err := a.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		depth[a.D[2]]++
+	}
+	// P(d) = 9^d / 7371: 0.011, 0.099, 0.890.
+	for d, p := range map[int]float64{2: 81.0 / 7371, 3: 729.0 / 7371, 4: 6561.0 / 7371} {
+		sd := math.Sqrt(n * p * (1 - p))
+		if math.Abs(float64(depth[d])-n*p) > 5*sd {
+			t.Errorf("depth %d drawn %d times, want ~%.0f", d, depth[d], n*p)
+		}
+	}
+	if got := NumArchs(); math.Abs(got/21758655492572485851-1) > 1e-12 {
+		t.Errorf("NumArchs = %g", got)
+	}
+}

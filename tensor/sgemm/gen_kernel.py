@@ -18,6 +18,12 @@ def gen(rows, vecs, unroll=4, name=None):
     bc = [f"Y{i}" for i in range(nacc+vecs, 16)]
     L = []
     w = L.append
+
+    def cmem(r, off):
+        base = ["DX", "R11", "R12"][r//3]
+        o = r % 3
+        idx = "" if o == 0 else f"(R8*{o})"
+        return f"{off}({base}){idx}" if off else f"({base}){idx}"
     w(f"// func {name}(k int, a *float32, rs, cs int, b, c *float32, ldc int, alpha, beta float32)")
     w(f"TEXT ·{name}(SB), NOSPLIT, $0-64")
     w("\tMOVQ k+0(FP), CX")
@@ -32,6 +38,17 @@ def gen(rows, vecs, unroll=4, name=None):
     w("\tSHLQ $2, R8")
     w("\tLEAQ (SI)(BX*2), R10")
     w("\tADDQ BX, R10")
+    # C row pointers: rows 0-2 from DX, 3-5 from R11, 6-8 from R12.
+    w("\tLEAQ (DX)(R8*2), R11")
+    w("\tADDQ R8, R11")
+    if rows > 6:
+        w("\tLEAQ (R11)(R8*2), R12")
+        w("\tADDQ R8, R12")
+    # Start fetching the C tile now so its latency hides behind the k loop.
+    for r in range(rows):
+        for off in sorted(set([0] + list(range(64, nr*4, 64)) + [nr*4-4])):
+            a = cmem(r, off)
+            w(f"\tPREFETCHT0 {a}")
     for i in range(nacc):
         w(f"\tVXORPS Y{i}, Y{i}, Y{i}")
     def aaddr(r):
@@ -76,11 +93,6 @@ def gen(rows, vecs, unroll=4, name=None):
         base = ["DX", "R11", "R12"][r//3]
         o = r % 3
         return base if o == 0 else f"({base})(R8*{o})"
-    w("\tLEAQ (DX)(R8*2), R11")
-    w("\tADDQ R8, R11")
-    if rows > 6:
-        w("\tLEAQ (R11)(R8*2), R12")
-        w("\tADDQ R8, R12")
     def mem(r, v):
         ra = rowaddr(r)
         if ra.startswith("("):

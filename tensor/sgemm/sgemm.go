@@ -26,7 +26,7 @@ const (
 
 	// packAMinPanels is the number of B panels a task must sweep before
 	// its A panels are packed rather than read in place.
-	packAMinPanels = 16
+	packAMinPanels = 32
 
 	// smallBBytes is the size up to which the packed B panels of a task
 	// are kept in L1 and A row panels become the outer loop.
