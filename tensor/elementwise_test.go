@@ -146,26 +146,47 @@ func TestReduceToAndExpand(t *testing.T) {
 	opsExpect(t, "Assign into slice", dst, []int{3, 4}, []float32{0, 1, 2, 0, 0, 1, 2, 0, 0, 1, 2, 0}, 0)
 }
 
-func TestLargeKernelsMatchScalar(t *testing.T) {
-	// Big enough to be split across goroutines; every element must equal the
-	// scalar formula regardless of the split.
+func TestLargeKernelsMatchSerial(t *testing.T) {
+	// Big enough to be split across goroutines: every element must equal the
+	// serial kernel's, and the float64 formula to float32 accuracy.
 	x := RandN(NewRNG(9), 300, 257)
 	xd := x.Data()
-	g := GELU(x).Data()
-	s := SiLU(x).Data()
-	gg := GELUGrad(x, Full(1, 300, 257)).Data()
-	for i, v := range xd {
-		if g[i] != v*normCDF32(v) || s[i] != v*sigmoid32(v) {
-			t.Fatalf("element %d: GELU %g SiLU %g for x=%g", i, g[i], s[i], v)
-		}
-		if want := normCDF32(v) + v*invSqrt2Pi*exp32(-0.5*v*v); gg[i] != want {
-			t.Fatalf("element %d: GELUGrad %g, want %g", i, gg[i], want)
+	ones := Full(1, 300, 257)
+	serial := func(op unOp) []float32 {
+		out := make([]float32, len(xd))
+		unKernel(op, out, xd, 0, 0)
+		return out
+	}
+	gradSerial := make([]float32, len(xd))
+	gradKernel(gGELU, gradSerial, xd, ones.Data(), 0)
+	tests := []struct {
+		name   string
+		got    *Tensor
+		serial []float32
+		ref    func(x float64) float64
+	}{
+		{"GELU", GELU(x), serial(uGELU), func(x float64) float64 { return 0.5 * x * math.Erfc(-x/math.Sqrt2) }},
+		{"SiLU", SiLU(x), serial(uSiLU), func(x float64) float64 { return x / (1 + math.Exp(-x)) }},
+		{"Sigmoid", Sigmoid(x), serial(uSigmoid), func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }},
+		{"Exp", Exp(x), serial(uExp), math.Exp},
+		{"GELUGrad", GELUGrad(x, ones), gradSerial, func(x float64) float64 {
+			return 0.5*math.Erfc(-x/math.Sqrt2) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
+		}},
+	}
+	for _, tc := range tests {
+		g := tc.got.Data()
+		for i, v := range xd {
+			if g[i] != tc.serial[i] {
+				t.Fatalf("%s element %d: parallel %g, serial %g", tc.name, i, g[i], tc.serial[i])
+			}
+			if w := tc.ref(float64(v)); math.Abs(float64(g[i])-w) > 5e-7*math.Max(1, math.Abs(w)) {
+				t.Fatalf("%s(%g) = %g, want %g", tc.name, v, g[i], w)
+			}
 		}
 	}
 	p := Softmax(x, 1)
 	for r := 0; r < 300; r++ {
-		row := p.Slice(0, r, r+1)
-		if sum := SumAll(row); math.Abs(sum-1) > 1e-5 {
+		if sum := SumAll(p.Slice(0, r, r+1)); math.Abs(sum-1) > 1e-5 {
 			t.Fatalf("softmax row %d sums to %g", r, sum)
 		}
 	}

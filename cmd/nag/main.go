@@ -43,7 +43,9 @@ func usageError(format string, a ...any) error {
 func commands() []command {
 	return []command{
 		{"version", "print the nag version", runVersion},
+		{"bench", "time the paper configuration (forward, training, sampling steps)", runBench},
 		{"help", "list subcommands", nil},
+		{"train-score", "train the diffusion score network (CATE) on a search space", runTrainScore},
 		{"eval", "score generated architectures: validity, uniqueness, novelty, benchmark accuracy", runEval},
 		{"encode-dataset", "encode an image set into per-class CNN features (dataset encoding)", runEncodeDataset},
 		{"ckpt", "inspect or verify a checkpoint file", runCkpt},

@@ -21,13 +21,46 @@ func kernelAVX2x6x16(k int, a *float32, rs, cs int, b, c *float32, ldc int, alph
 //go:noescape
 func kernelAVX2x4x24(k int, a *float32, rs, cs int, b, c *float32, ldc int, alpha, beta float32)
 
+// packB16N copies k rows of 16 values, src[q*ld+j], to dst[q*16+j].
+//
+//go:noescape
+func packB16N(k int, src *float32, ld int, dst *float32)
+
+// packB16T writes dst[q*16+j] = src[j*ld+q] for j < 16, q < k; k must be a
+// multiple of 8 (8x8 register transposes).
+//
+//go:noescape
+func packB16T(k int, src *float32, ld int, dst *float32)
+
+// packA6N writes dst[q*6+r] = src[r*ld+q] for r < 6, q < k; k must be a
+// multiple of 8.
+//
+//go:noescape
+func packA6N(k int, src *float32, ld int, dst *float32)
+
 var (
 	avx2Kernel6x16 = &kernel{name: "avx2-fma-6x16", mr: 6, nr: 16, fn: func(k int, a []float32, rs, cs int, b, c []float32, ldc int, alpha, beta float32) {
 		_ = a[5*rs+(k-1)*cs]
 		_ = b[16*k-1]
 		_ = c[5*ldc+15]
 		kernelAVX2x6x16(k, unsafe.SliceData(a), rs, cs, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
-	}}
+	},
+		packBN: func(k int, src []float32, ld int, dst []float32) {
+			_ = src[(k-1)*ld+15]
+			_ = dst[16*k-1]
+			packB16N(k, unsafe.SliceData(src), ld, unsafe.SliceData(dst))
+		},
+		packBT: func(k int, src []float32, ld int, dst []float32) {
+			_ = src[15*ld+k-1]
+			_ = dst[16*k-1]
+			packB16T(k, unsafe.SliceData(src), ld, unsafe.SliceData(dst))
+		},
+		packAN: func(k int, src []float32, ld int, dst []float32) {
+			_ = src[5*ld+k-1]
+			_ = dst[6*k-1]
+			packA6N(k, unsafe.SliceData(src), ld, unsafe.SliceData(dst))
+		},
+	}
 	avx2Kernel4x24 = &kernel{name: "avx2-fma-4x24", mr: 4, nr: 24, fn: func(k int, a []float32, rs, cs int, b, c []float32, ldc int, alpha, beta float32) {
 		_ = a[3*rs+(k-1)*cs]
 		_ = b[24*k-1]

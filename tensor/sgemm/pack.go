@@ -16,6 +16,20 @@ func (p *problem) packA(dst []float32, p0, kb, r0, rows int) {
 		return
 	}
 	// A is stored m x k: gather one value from each of the rows.
+	if rows == mr && p.kern.packAN != nil && kb >= 8 {
+		k8 := kb &^ 7
+		p.kern.packAN(k8, p.a[r0*p.lda+p0:], p.lda, dst)
+		if k8 == kb {
+			return
+		}
+		for r := 0; r < rows; r++ {
+			src := p.a[(r0+r)*p.lda+p0+k8 : (r0+r)*p.lda+p0+kb]
+			for q, v := range src {
+				dst[(k8+q)*mr+r] = v
+			}
+		}
+		return
+	}
 	if rows == 6 && mr == 6 {
 		s0 := p.a[r0*p.lda+p0 : r0*p.lda+p0+kb]
 		s1 := p.a[(r0+1)*p.lda+p0 : (r0+1)*p.lda+p0+kb]
@@ -58,6 +72,10 @@ func (p *problem) packB(dst []float32, p0, kb, j0, cols int) {
 	dst = dst[:kb*nr]
 	if !p.transB {
 		// B is stored k x n: the nr values of one group are contiguous.
+		if cols == nr && p.kern.packBN != nil {
+			p.kern.packBN(kb, p.b[p0*p.ldb+j0:], p.ldb, dst)
+			return
+		}
 		for q := 0; q < kb; q++ {
 			src := p.b[(p0+q)*p.ldb+j0 : (p0+q)*p.ldb+j0+cols]
 			d := dst[q*nr : q*nr+nr]
@@ -67,6 +85,17 @@ func (p *problem) packB(dst []float32, p0, kb, j0, cols int) {
 		return
 	}
 	// B is stored n x k (a weight [out, in]): gather across the columns.
+	if cols == nr && p.kern.packBT != nil && kb >= 8 {
+		k8 := kb &^ 7
+		p.kern.packBT(k8, p.b[j0*p.ldb+p0:], p.ldb, dst)
+		for c := 0; c < cols && k8 < kb; c++ {
+			src := p.b[(j0+c)*p.ldb+p0+k8 : (j0+c)*p.ldb+p0+kb]
+			for q, v := range src {
+				dst[(k8+q)*nr+c] = v
+			}
+		}
+		return
+	}
 	if cols < nr {
 		clear(dst)
 	}

@@ -45,6 +45,11 @@ type kernel struct {
 	// in place from row-major A: rs = lda, cs = 1) and Bp is a packed panel
 	// of k groups of nr values. beta == 0 must overwrite C without reading it.
 	fn func(k int, a []float32, rs, cs int, b, c []float32, ldc int, alpha, beta float32)
+
+	// Optional fast packing of full panels (nil: packed in Go). packBN
+	// copies k rows of nr values (src[q*ld+j]); packBT and packAN gather
+	// dst[q*n+j] = src[j*ld+q] for n = nr resp. mr, with k a multiple of 8.
+	packBN, packBT, packAN func(k int, src []float32, ld int, dst []float32)
 }
 
 var (

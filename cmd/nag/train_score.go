@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/tensor"
+	"github.com/nagml/nag/tensor/sgemm"
+)
+
+// useFastGEMM switches the package-level ops to the assembly SGEMM when the
+// default backend is still gonum's reference BLAS.
+func useFastGEMM() {
+	if tensor.Default().Name() == "cpu-gonum" {
+		tensor.SetDefault(tensor.NewCPUBackend("cpu-sgemm", sgemm.Implementation{}))
+	}
+}
+
+func runTrainScore(e *env, args []string) error {
+	fs := newFlags(e, "train-score", "--space nb201 --config small|paper --iters N --out FILE [--split 0.5] [--resume FILE]")
+	space := fs.String("space", "nb201", "search space (nb201)")
+	preset := fs.String("config", "small", "score-network configuration: small (CPU default) or paper (reference, 3.99 M parameters)")
+	iters := fs.Int("iters", 10000, "total training iterations (with --resume: the new total)")
+	batch := fs.Int("batch", diffusion.DefaultBatch, "mini-batch size")
+	seed := fs.Uint64("seed", 42, "seed for initialisation and training randomness")
+	split := fs.Float64("split", 1, "fraction of the space to train on (0.5 = the paper's novelty protocol)")
+	splitSeed := fs.Uint64("split-seed", 0, "seed of the random training split (default: --seed)")
+	lr := fs.Float64("lr", diffusion.DefaultLR, "peak Adam learning rate (the reference uses 2e-5 for 250k iterations)")
+	warmup := fs.Int64("warmup", diffusion.DefaultWarmup, "linear learning-rate warm-up steps")
+	ema := fs.Float64("ema", 0.9999, "EMA decay of the sampling weights (with the reference's warm-up min(decay, (1+n)/(10+n)))")
+	clip := fs.Float64("clip", 1, "global gradient-norm clip (0 = off)")
+	mask := fs.String("mask", "raw", "attention mask: raw (adjacency, as the reference trains) or closure (transitive closure)")
+	out := fs.String("out", "", "checkpoint file to write (required)")
+	resume := fs.String("resume", "", "continue training from this checkpoint (its configuration is used)")
+	every := fs.Int("ckpt-every", 500, "write the checkpoint every N iterations (0 = only at the end)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError("--out is required")
+	}
+	sp, err := diffusion.SpaceByName(*space, *mask)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	cfg, err := diffusion.NewConfig(sp, *preset)
+	if err != nil {
+		return usageError("--config: %v", err)
+	}
+	cfg.Iters, cfg.Batch, cfg.Split = *iters, *batch, *split
+	cfg.SplitSeed = *seed
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["split-seed"] {
+		cfg.SplitSeed = *splitSeed
+	}
+	cfg.Optim.LR, cfg.Optim.Warmup, cfg.Optim.EMADecay, cfg.Optim.GradClip = *lr, *warmup, *ema, *clip
+	if *resume == "" {
+		if err := cfg.Validate(); err != nil {
+			return usageError("%v", err)
+		}
+	} else {
+		for _, name := range []string{"config", "batch", "split", "split-seed", "lr", "warmup", "ema", "clip", "seed"} {
+			if set[name] {
+				fmt.Fprintf(e.stderr, "nag train-score: --%s is ignored with --resume (the checkpoint's setting is used)\n", name)
+			}
+		}
+		if !set["iters"] {
+			cfg.Iters = 0
+		}
+	}
+	if *every < 0 {
+		return usageError("--ckpt-every %d must be >= 0", *every)
+	}
+	useFastGEMM()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err = diffusion.Train(ctx, cfg, sp, diffusion.TrainOptions{
+		Out: *out, CkptEvery: *every, Seed: *seed, Resume: *resume, Log: e.stdout, Progress: e.stderr,
+	})
+	return err
+}
