@@ -205,20 +205,28 @@ func LayerNormBackward(gout, x, gamma, mean, rstd *Tensor, wantAffine bool) (dx,
 			row, go_, o := xd[r*d:(r+1)*d], gd[r*d:(r+1)*d], dxd[r*d:(r+1)*d]
 			mu, rs := md[r], rd[r]
 			var s1, s2 float32
+			row, go_, xh, gh := row[:d], go_[:d], xh[:d], gh[:d]
 			for j, v := range row {
-				h := (v - mu) * rs
-				xh[j] = h
-				gg := go_[j]
-				if wantAffine {
-					pg[j] += gg * h
+				xh[j] = (v - mu) * rs
+			}
+			if wantAffine {
+				pg, pb := pg[:d], pb[:d]
+				for j, gg := range go_ {
+					pg[j] += gg * xh[j]
 					pb[j] += gg
 				}
-				if g != nil {
-					gg *= g[j]
+			}
+			if g != nil {
+				g := g[:d]
+				for j, gg := range go_ {
+					gh[j] = gg * g[j]
 				}
-				gh[j] = gg
+			} else {
+				copy(gh, go_)
+			}
+			for j, gg := range gh {
 				s1 += gg
-				s2 += gg * h
+				s2 += gg * xh[j]
 			}
 			s1 *= inv
 			s2 *= inv

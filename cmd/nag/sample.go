@@ -95,12 +95,11 @@ func runSample(e *env, args []string) error {
 	useFastGEMM()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	bar := progress.New(e.stderr, "sample", 0, 0, progress.Options{})
 	nb := (*n + *batch - 1) / *batch
+	bar := progress.New(e.stderr, "sample", nb**steps, 0, progress.Options{})
 	opt.Progress = func(done, total int) {
 		bar.Update(done, "batch", fmt.Sprintf("%d/%d", (done-1)/(*steps)+1, nb))
 	}
-	bar = progress.New(e.stderr, "sample", nb**steps, 0, progress.Options{})
 	start := time.Now()
 	res, err := m.Sample(ctx, opt)
 	if err != nil {
@@ -149,15 +148,8 @@ func sampleSummary(m *diffusion.Model, res *diffusion.Samples, elapsed time.Dura
 	if s.Novel != nil {
 		novel = fmt.Sprintf("%.1f%%", 100**s.Novel)
 	}
-	return fmt.Sprintf("sampled %d: valid %.1f%%, unique %.1f%% (iso %.1f%%), novel %.1f%% of unique vs %d training archs [%s], %s (%s weights, step %d)",
-		s.N, 100*s.Valid, 100*s.Unique, 100*s.UniqueIso, pct(s.Novel), s.NumTrain, novel, elapsed.Round(time.Millisecond), m.Weights, m.Step)
-}
-
-func pct(p *float64) float64 {
-	if p == nil {
-		return 0
-	}
-	return 100 * *p
+	return fmt.Sprintf("sampled %d in %s: valid %.1f%%, unique %.1f%% (iso %.1f%%), novel %s (vs %d training archs; %s weights, step %d)",
+		s.N, elapsed.Round(time.Millisecond), 100*s.Valid, 100*s.Unique, 100*s.UniqueIso, novel, s.NumTrain, m.Weights, m.Step)
 }
 
 // writeLines writes one string per line.

