@@ -59,7 +59,7 @@ type Result struct {
 func CATEForwardFLOPs(c gnn.CATEConfig, b int) float64 {
 	n, d := float64(c.Nodes), float64(c.DModel)
 	rows := float64(b) * n
-	f := 2 * rows * float64(c.Vocab) * d                                  // op embedding
+	f := 2 * rows * float64(c.Vocab) * d                                      // op embedding
 	f += 2 * float64(b) * (d*float64(c.TimeHidden) + float64(c.TimeHidden)*d) // time MLP
 	perLayer := 2*rows*(4*d*d+2*d*float64(c.DFF)) + 2*2*float64(b)*n*n*d
 	f += float64(c.Layers) * perLayer
