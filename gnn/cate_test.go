@@ -285,11 +285,41 @@ func BenchmarkCATEForward(b *testing.B) {
 					flops += 2 * float64(p.Value.Len()) * 256 * 8
 				}
 			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				m.Forward(Ctx{}, autograd.Const(x), s, mask)
+			for _, path := range []string{"forward", "scorer"} {
+				b.Run(path, func(b *testing.B) {
+					sc := m.NewScorer()
+					for i := 0; i < b.N; i++ {
+						if path == "scorer" {
+							sc.Score(x, s, mask)
+						} else {
+							m.Forward(Ctx{}, autograd.Const(x), s, mask)
+						}
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
 			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// TestCATEScorerMatchesForward checks the buffer-reusing inference path
+// against the taped forward in eval mode, across batch-size changes.
+func TestCATEScorerMatchesForward(t *testing.T) {
+	for _, cfg := range []CATEConfig{tinyConfig(), SmallCATEConfig(8, 7)} {
+		m, _ := NewCATE(cfg, tensor.NewRNG(21))
+		sc := m.NewScorer()
+		for _, b := range []int{3, 5, 3} {
+			x, s := randomInput(tensor.NewRNG(uint64(b)), b, cfg)
+			want := m.Forward(Ctx{}, autograd.Const(x), s, nb201Mask()).Value
+			got := sc.Score(x, s, nb201Mask())
+			if !tensor.EqualInts(got.Shape(), want.Shape()) {
+				t.Fatalf("scorer shape %v, forward %v", got.Shape(), want.Shape())
+			}
+			for i, v := range want.Data() {
+				if d := math.Abs(float64(v - got.Data()[i])); d > 1e-4*math.Max(1, math.Abs(float64(v))) {
+					t.Fatalf("layers %d batch %d element %d: scorer %g, forward %g", cfg.Layers, b, i, got.Data()[i], v)
+				}
+			}
+		}
 	}
 }

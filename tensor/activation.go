@@ -108,9 +108,7 @@ func gradKernel(op gradOp, od, vd, gd []float32, p float32) {
 			od[i] = gd[i] * y * (1 - y)
 		}
 	case gGELU:
-		for i, x := range vd {
-			od[i] = gd[i] * (normCDF32(x) + x*invSqrt2Pi*exp32(-0.5*x*x))
-		}
+		geluGradSlice(od, vd, gd)
 	case gELU:
 		for i, x := range vd {
 			if x > 0 {

@@ -179,7 +179,7 @@ func conv2D(x, w, b *Tensor, p Conv2DParams, algo ConvAlgo) *Tensor {
 		}
 		workers := runtime.GOMAXPROCS(0)
 		if per := (g.n + workers - 1) / workers; b > per {
-			b = per
+			b = max(per, 1)
 		}
 		chunks := (g.n + b - 1) / b
 		convParallel(chunks, func(lo, hi int) {

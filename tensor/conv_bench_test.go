@@ -9,22 +9,21 @@ import (
 
 // Benchmarks of Conv2D at the shapes of the two feature extractors: im2col
 // with gonum's GEMM, im2col with our packed AVX2 SGEMM (tensor/sgemm), and
-// the direct kernel. GFLOP/s counts 2 flops per multiply-add. Batch 32, as
-// the encoder runs.
+// the direct kernel. GFLOP/s counts 2 flops per multiply-add. Batch 8.
 var convBenchShapes = []struct {
 	name         string
 	n, c, h, o   int
 	k, s, groups int
 }{
-	{"resnet20/16x32x32-3x3", 32, 16, 32, 16, 3, 1, 1},
-	{"resnet20/32x16x16-3x3", 32, 32, 16, 32, 3, 1, 1},
-	{"resnet20/64x8x8-3x3", 32, 64, 8, 64, 3, 1, 1},
-	{"mbv2-128/stem-3x128-s2", 32, 3, 128, 32, 3, 2, 1},
-	{"mbv2-128/pw-24to144x32", 32, 24, 32, 144, 1, 1, 1},
-	{"mbv2-128/pw-960to160x4", 32, 960, 4, 160, 1, 1, 1},
-	{"mbv2-128/dw-96x64-s2", 32, 96, 64, 96, 3, 2, 96},
-	{"mbv2-128/dw-144x32", 32, 144, 32, 144, 3, 1, 144},
-	{"mbv2-128/dw-576x8", 32, 576, 8, 576, 3, 1, 576},
+	{"resnet20/16x32x32-3x3", 8, 16, 32, 16, 3, 1, 1},
+	{"resnet20/32x16x16-3x3", 8, 32, 16, 32, 3, 1, 1},
+	{"resnet20/64x8x8-3x3", 8, 64, 8, 64, 3, 1, 1},
+	{"mbv2-128/stem-3x128-s2", 8, 3, 128, 32, 3, 2, 1},
+	{"mbv2-128/pw-24to144x32", 8, 24, 32, 144, 1, 1, 1},
+	{"mbv2-128/pw-960to160x4", 8, 960, 4, 160, 1, 1, 1},
+	{"mbv2-128/dw-96x64-s2", 8, 96, 64, 96, 3, 2, 96},
+	{"mbv2-128/dw-144x32", 8, 144, 32, 144, 3, 1, 144},
+	{"mbv2-128/dw-576x8", 8, 576, 8, 576, 3, 1, 576},
 }
 
 func BenchmarkConv2D(b *testing.B) {

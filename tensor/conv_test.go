@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -118,6 +119,41 @@ func TestConv2DSymmetricWrapper(t *testing.T) {
 	want := convNaive(x, w, b, Conv2DParams{StrideH: 2, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1, Groups: 2})
 	if d := convMaxDiff(got, want); d > 1e-5 {
 		t.Fatalf("max diff %g", d)
+	}
+}
+
+func TestConv2DEmptyBatch(t *testing.T) {
+	for _, algo := range []ConvAlgo{ConvAlgoAuto, ConvAlgoIm2col, ConvAlgoDirect} {
+		out := Conv2DWith(Zeros(0, 4, 5, 5), Zeros(6, 4, 3, 3), nil, Conv2DParams{Algo: algo})
+		if !EqualInts(out.Shape(), []int{0, 6, 3, 3}) {
+			t.Errorf("algo %d: shape %v", algo, out.Shape())
+		}
+	}
+}
+
+func TestConv2DShapePanics(t *testing.T) {
+	cases := []struct {
+		name    string
+		x, w, b *Tensor
+		p       Conv2DParams
+		want    string
+	}{
+		{"rank", Zeros(1, 3, 4), Zeros(2, 3, 1, 1), nil, Conv2DParams{}, "wants x [N,C,H,W]"},
+		{"groups", Zeros(1, 4, 4, 4), Zeros(2, 3, 1, 1), nil, Conv2DParams{Groups: 2}, "do not fit 2 groups"},
+		{"bias", Zeros(1, 3, 4, 4), Zeros(2, 3, 1, 1), Zeros(3), Conv2DParams{}, "bias [3] for 2"},
+		{"kernel too big", Zeros(1, 3, 2, 2), Zeros(2, 3, 5, 5), nil, Conv2DParams{}, "larger than padded input"},
+		{"negative pad", Zeros(1, 3, 4, 4), Zeros(2, 3, 1, 1), nil, Conv2DParams{PadLeft: -1}, "negative"},
+	}
+	for _, c := range cases {
+		func() {
+			defer func() {
+				r := recover()
+				if r == nil || !strings.Contains(fmt.Sprint(r), c.want) {
+					t.Errorf("%s: panic %v, want %q", c.name, r, c.want)
+				}
+			}()
+			Conv2DWith(c.x, c.w, c.b, c.p)
+		}()
 	}
 }
 

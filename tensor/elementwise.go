@@ -278,9 +278,7 @@ func unKernel(op unOp, dst, src []float32, p, q float32) {
 	case uSigmoid:
 		sigmoidSlice(dst, src, false)
 	case uGELU:
-		for i, x := range src {
-			dst[i] = x * normCDF32(x)
-		}
+		geluSlice(dst, src)
 	case uELU:
 		for i, x := range src {
 			if x <= 0 {

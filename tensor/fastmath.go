@@ -71,6 +71,82 @@ func sigmoidSlice(dst, src []float32, silu bool) {
 	}
 }
 
+// expSlice64 is expSlice on float64 values, in place.
+func expSlice64(v []float64) {
+	for i, x := range v {
+		if !(x > -708 && x < 709) {
+			v[i] = math.Exp(x)
+			continue
+		}
+		k := (x*log2e + roundMag) - roundMag
+		r := x - k*ln2Hi - k*ln2Lo
+		p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+		v[i] = p * math.Float64frombits(uint64(int64(k)+1023)<<52)
+	}
+}
+
+// chunk is the block length of the two-pass slice kernels below.
+const chunk = 256
+
+// normCDFChunk stores Φ(x[i]) in c[i] for up to chunk elements (the same
+// values as normCDF32, computed in two vectorisable passes).
+func normCDFChunk(c, x []float32) {
+	const invSqrt2 = 0.70710678118654752
+	var tb, eb [chunk]float64
+	n := len(c)
+	t, e := tb[:n], eb[:n]
+	x = x[:n]
+	for i, v := range x {
+		z := math.Abs(float64(v)) * invSqrt2
+		ti := 1 / (1 + 0.5*z)
+		t[i] = ti
+		e[i] = -z*z + (-1.26551223 + ti*(1.00002368+ti*(0.37409196+ti*(0.09678418+ti*(-0.18628806+
+			ti*(0.27886807+ti*(-1.13520398+ti*(1.48851587+ti*(-0.82215223+ti*0.17087277)))))))))
+	}
+	expSlice64(e)
+	for i, v := range x {
+		h := 0.5 * t[i] * e[i] // 0.5·erfc(|x|/√2)
+		if v < 0 {
+			c[i] = float32(h)
+		} else {
+			c[i] = float32(1 - h)
+		}
+	}
+}
+
+// geluSlice stores x·Φ(x) in dst (may alias src).
+func geluSlice(dst, src []float32) {
+	var cb [chunk]float32
+	for len(src) > 0 {
+		n := min(len(src), chunk)
+		c := cb[:n]
+		normCDFChunk(c, src[:n])
+		for i, x := range src[:n] {
+			dst[i] = x * c[i]
+		}
+		src, dst = src[n:], dst[n:]
+	}
+}
+
+// geluGradSlice stores g·(Φ(x) + x·φ(x)) in dst (may alias x or g).
+func geluGradSlice(dst, x, g []float32) {
+	var cb [chunk]float32
+	var pb [chunk]float64
+	for len(x) > 0 {
+		n := min(len(x), chunk)
+		c, p := cb[:n], pb[:n]
+		normCDFChunk(c, x[:n])
+		for i, v := range x[:n] {
+			p[i] = -0.5 * float64(v) * float64(v)
+		}
+		expSlice64(p)
+		for i, v := range x[:n] {
+			dst[i] = g[i] * (c[i] + v*float32(invSqrt2Pi*p[i]))
+		}
+		x, g, dst = x[n:], g[n:], dst[n:]
+	}
+}
+
 // exp32 returns e^x for float32 x.
 func exp32(x float32) float32 { return float32(expApprox(float64(x))) }
 

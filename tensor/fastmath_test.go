@@ -16,6 +16,11 @@ func TestFastMathAccuracy(t *testing.T) {
 		{"exp32", -87, 88, exp32, math.Exp, 1.2e-7},
 		{"exp32 fallback", -103, -87, exp32, math.Exp, 3e-7},
 		{"normCDF32", -12, 8, normCDF32, func(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }, 2.5e-7},
+		{"normCDFChunk", -12, 8, func(x float32) float32 {
+			c := []float32{0}
+			normCDFChunk(c, []float32{x})
+			return c[0]
+		}, func(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }, 2.5e-7},
 		{"sigmoid32", -80, 80, sigmoid32, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, 3e-7},
 	}
 	for _, tc := range tests {

@@ -46,6 +46,7 @@ func commands() []command {
 		{"bench", "time the paper configuration (forward, training, sampling steps)", runBench},
 		{"help", "list subcommands", nil},
 		{"train-score", "train the diffusion score network (CATE) on a search space", runTrainScore},
+		{"sample", "sample architectures from a trained score network (default: the embedded NB201 one)", runSample},
 		{"eval", "score generated architectures: validity, uniqueness, novelty, benchmark accuracy", runEval},
 		{"encode-dataset", "encode an image set into per-class CNN features (dataset encoding)", runEncodeDataset},
 		{"ckpt", "inspect or verify a checkpoint file", runCkpt},

@@ -89,7 +89,8 @@ func (r REA) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]n
 				best = i
 			}
 		}
-		child, ok := Nb201Arch{}, false
+		var child nb201.Arch
+		ok := false
 		for try := 0; try < 100 && !ok; try++ {
 			child = Mutate(pop[best].Arch, rng)
 			ok = !h.Seen(child) && !taken[child]
@@ -103,21 +104,18 @@ func (r REA) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]n
 	return out, nil
 }
 
-// Nb201Arch is a local alias used to declare zero architectures tersely.
-type Nb201Arch = nb201.Arch
-
-// LocalSearch is NASLib-style local search: after Init random evaluations it
-// evaluates the 24 one-edge neighbours of the current centre (the best
-// architecture so far) in random order; when the neighbourhood is exhausted
-// it moves to the best neighbour if that improved on the centre, otherwise it
-// restarts from a random architecture.
+// LocalSearch is NASLib-style local search: after Init random evaluations
+// the best architecture becomes the centre; its 24 one-edge neighbours are
+// evaluated in random order; once they all are, the search moves to the best
+// neighbour if it beats the centre, and otherwise restarts from a uniformly
+// random architecture (the new centre).
 type LocalSearch struct {
 	Init int `json:"n_init"`
 
-	centre  nb201.Arch
-	started bool
-	queue   []nb201.Arch
-	restart int
+	centre   nb201.Arch
+	hasCtr   bool
+	queue    []nb201.Arch
+	restarts int
 }
 
 // Name implements Method.
@@ -125,7 +123,7 @@ func (*LocalSearch) Name() string { return "ls" }
 
 // Stats implements Stats.
 func (l *LocalSearch) Stats() map[string]float64 {
-	return map[string]float64{"restarts": float64(l.restart)}
+	return map[string]float64{"restarts": float64(l.restarts)}
 }
 
 // Propose implements Method.
@@ -134,74 +132,69 @@ func (l *LocalSearch) Propose(_ context.Context, h *History, n int, rng *tensor.
 	if h.Len() < l.Init {
 		return randomFill(nil, min(n, l.Init-h.Len()), h, taken, rng), nil
 	}
+	if !l.hasCtr {
+		l.centre, l.hasCtr = h.Entries[h.Best()].Arch, true
+		l.refill(h, taken, rng)
+	}
 	var out []nb201.Arch
-	for len(out) < n {
-		if !l.started {
-			l.centre = h.Entries[h.Best()].Arch
-			l.started = true
-			l.refill(h, rng)
-		}
-		for len(l.queue) > 0 && len(out) < n {
+	for guard := 0; len(out) < n && guard < nb201.NumArchs; guard++ {
+		if len(l.queue) > 0 {
 			a := l.queue[0]
 			l.queue = l.queue[1:]
 			if !h.Seen(a) && !taken[a] {
 				taken[a] = true
 				out = append(out, a)
 			}
-		}
-		if len(out) == n {
-			break
+			continue
 		}
 		if len(out) > 0 {
-			// Let the loop evaluate this part of the neighbourhood before
-			// deciding where to move.
+			break // evaluate the rest of the neighbourhood before moving
+		}
+		if next, ok := l.bestNeighbour(h); ok {
+			l.centre = next
+			l.refill(h, taken, rng)
+			continue
+		}
+		a, ok := randomUnseen(rng, func(a nb201.Arch) bool { return h.Seen(a) || taken[a] })
+		if !ok {
 			break
 		}
-		// Neighbourhood exhausted and evaluated: move or restart.
-		if !l.move(h, rng) {
-			return randomFill(out, n, h, taken, rng), nil
-		}
+		l.restarts++
+		taken[a] = true
+		out = append(out, a)
+		l.centre = a
+		l.refill(h, taken, rng)
 	}
 	return out, nil
 }
 
 // refill queues the unseen neighbours of the centre in random order.
-func (l *LocalSearch) refill(h *History, rng *tensor.RNG) {
+func (l *LocalSearch) refill(h *History, taken map[nb201.Arch]bool, rng *tensor.RNG) {
 	nb := Neighbours(l.centre)
 	rng.Shuffle(len(nb), func(i, j int) { nb[i], nb[j] = nb[j], nb[i] })
 	l.queue = l.queue[:0]
 	for _, a := range nb {
-		if !h.Seen(a) {
+		if !h.Seen(a) && !taken[a] {
 			l.queue = append(l.queue, a)
 		}
 	}
 }
 
-// move sets a new centre: the best evaluated neighbour if it beats the
-// centre, else a random restart (returned as false so the caller evaluates
-// the random architecture first; it becomes the centre afterwards).
-func (l *LocalSearch) move(h *History, rng *tensor.RNG) bool {
-	val := map[nb201.Arch]float64{}
+// bestNeighbour returns the best evaluated neighbour of the centre when it
+// beats the centre (an unevaluated centre counts as worse than anything).
+func (l *LocalSearch) bestNeighbour(h *History) (nb201.Arch, bool) {
+	val := make(map[nb201.Arch]float64, h.Len())
 	for _, e := range h.Entries {
 		val[e.Arch] = e.Value
 	}
 	cv, ok := val[l.centre]
-	best, bv := l.centre, cv
+	best, found := l.centre, false
 	for _, a := range Neighbours(l.centre) {
-		if v, ok2 := val[a]; ok2 && v > bv {
-			best, bv = a, v
+		if v, ok2 := val[a]; ok2 && (!ok || v > cv) {
+			best, cv, ok, found = a, v, true, true
 		}
 	}
-	if ok && best != l.centre {
-		l.centre = best
-		l.refill(h, rng)
-		return len(l.queue) > 0 || l.move(h, rng)
-	}
-	// Local optimum: restart from the next random evaluation.
-	l.restart++
-	l.started = false
-	l.Init = h.Len() + 1
-	return false
+	return best, found
 }
 
 // BO is a Bayesian-optimisation method: after Init random evaluations, every

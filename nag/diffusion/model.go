@@ -159,13 +159,16 @@ func (m *Model) TrainingArchs() []string {
 
 // ScoreFn returns the sampling score hook of the network: eval mode, no
 // tape, the given attention mask (nil: the space's mask), and the SDE's
-// time conditioning (σ(t) for VE) supplied by the sampler as cond.
+// time conditioning (σ(t) for VE) supplied by the sampler as cond. The hook
+// reuses its buffers (gnn.CATEScorer): its result is valid until the next
+// call, and it must not be called concurrently.
 func (m *Model) ScoreFn(mask *tensor.Tensor) sde.ScoreFn {
 	if mask == nil {
 		mask = m.Space.Mask
 	}
+	sc := m.Net.NewScorer()
 	return func(x *tensor.Tensor, _ float64, cond []float32) (*tensor.Tensor, error) {
-		return m.Net.Forward(gnn.Ctx{}, autograd.Const(x), cond, mask).Value, nil
+		return sc.Score(x, cond, mask), nil
 	}
 }
 

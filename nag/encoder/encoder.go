@@ -136,3 +136,17 @@ func Encode(m Extractor, ims []images.Image, p Preprocess) (features, logits *te
 	}
 	return tensor.Concat(0, feats...), tensor.Concat(0, logs...), nil
 }
+
+// Features returns the [len(ims), FeatureDim] features of images with the
+// model's default preprocessing (its input size, Pillow-style resize).
+func Features(m Extractor, ims []images.Image) (*tensor.Tensor, error) {
+	f, _, err := Encode(m, ims, Preprocess{})
+	return f, err
+}
+
+// Logits returns the [len(ims), NumClasses] classifier outputs of images
+// with the model's default preprocessing.
+func Logits(m Extractor, ims []images.Image) (*tensor.Tensor, error) {
+	_, l, err := Encode(m, ims, Preprocess{})
+	return l, err
+}

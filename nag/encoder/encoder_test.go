@@ -61,6 +61,14 @@ func l2(v []float32) float64 {
 	return math.Sqrt(s)
 }
 
+func convMaxDiff(a, b *tensor.Tensor) float64 {
+	var m float64
+	for i, v := range a.Data() {
+		m = math.Max(m, math.Abs(float64(v-b.Data()[i])))
+	}
+	return m
+}
+
 func argmax(v []float32) int {
 	best := 0
 	for i := range v {
@@ -110,9 +118,16 @@ func TestResNetReference(t *testing.T) {
 			if !full {
 				ims = ims[:5]
 			}
-			feats, logits, err := Encode(m, ims, Preprocess{})
+			feats, err := Features(m, ims)
 			if err != nil {
 				t.Fatal(err)
+			}
+			logits := tensor.Linear(feats, m.(*ResNet).fcW, m.(*ResNet).fcB)
+			if !full { // the Logits helper agrees with the head applied to Features
+				l2, err := Logits(m, ims)
+				if err != nil || convMaxDiff(l2, logits) > 1e-5 {
+					t.Fatalf("Logits differs from the head on Features: %v", err)
+				}
 			}
 			if !tensor.EqualInts(feats.Shape(), []int{len(ims), 64}) || !tensor.EqualInts(logits.Shape(), []int{len(ims), 10}) {
 				t.Fatalf("shapes %v %v", feats.Shape(), logits.Shape())

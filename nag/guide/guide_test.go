@@ -13,66 +13,6 @@ import (
 	"github.com/nagml/nag/tensor"
 )
 
-// uniformScore is the exact score of the VE-perturbed uniform distribution
-// over all 15,625 NB201 cells in model space: rows are independent, row 0
-// and 7 fixed (input/output), rows 1..6 uniform over the 5 op types, so
-// each row's density is a mixture of Gaussians N(2e_k − 1, σ²I) and
-// ∇log p = Σ_k w_k (μ_k − x)/σ² with w = softmax(−‖x − μ_k‖²/2σ²).
-func uniformScore(x *tensor.Tensor, _ float64, cond []float32) (*tensor.Tensor, error) {
-	b := x.Dim(0)
-	const n, v = nb201.NumNodes, nb201.NumTypes
-	xd := x.Contiguous().Data()
-	out := tensor.Zeros(x.Shape()...)
-	od := out.Data()
-	for i := 0; i < b; i++ {
-		s2 := float64(cond[i]) * float64(cond[i])
-		for r := 0; r < n; r++ {
-			row := xd[(i*n+r)*v : (i*n+r+1)*v]
-			var types []int
-			switch r {
-			case 0:
-				types = []int{nb201.TypeInput}
-			case n - 1:
-				types = []int{nb201.TypeOutput}
-			default:
-				types = []int{2, 3, 4, 5, 6}
-			}
-			logw := make([]float64, len(types))
-			mx := math.Inf(-1)
-			for k, ty := range types {
-				var d2 float64
-				for j := 0; j < v; j++ {
-					mu := -1.0
-					if j == ty {
-						mu = 1
-					}
-					d := float64(row[j]) - mu
-					d2 += d * d
-				}
-				logw[k] = -d2 / (2 * s2)
-				mx = math.Max(mx, logw[k])
-			}
-			var z float64
-			for k := range logw {
-				logw[k] = math.Exp(logw[k] - mx)
-				z += logw[k]
-			}
-			for j := 0; j < v; j++ {
-				var s float64
-				for k, ty := range types {
-					mu := -1.0
-					if j == ty {
-						mu = 1
-					}
-					s += logw[k] / z * (mu - float64(row[j]))
-				}
-				od[(i*n+r)*v+j] = float32(s / s2)
-			}
-		}
-	}
-	return out, nil
-}
-
 // opReward rewards one op type: ŷ_b = Σ over the six op rows of x[b, row, type].
 type opReward struct{ w *autograd.Var }
 
@@ -116,14 +56,14 @@ func TestHookMatchesFiniteDifferences(t *testing.T) {
 	reg := ModelRegressor{M: m, DS: ds}
 	defer Freeze(reg.Params())()
 	const scale = 7.0
-	hook := Hook(uniformScore, reg, scale, nil)
+	hook := Hook(UniformScore, reg, scale, nil)
 	x := tensor.RandN(rng, 3, 8, 7)
 	sigma := []float32{0.2, 1, 3}
 	s, err := hook(x, 0.5, sigma)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, _ := uniformScore(x, 0.5, sigma)
+	base, _ := UniformScore(x, 0.5, sigma)
 	f := func() float64 {
 		y := reg.Predict(gnn.Ctx{}, autograd.Const(x), sigma).Value.Data()
 		var s float64
@@ -203,14 +143,14 @@ func TestGuidanceShiftsOpDistribution(t *testing.T) {
 	s := sde.DefaultVE()
 	shape := []int{256, 8, 7}
 	opt := sde.Options{Steps: 100, Seed: 11}
-	x0, err := sde.SamplePC(context.Background(), s, uniformScore, shape, opt)
+	x0, err := sde.SamplePC(context.Background(), s, UniformScore, shape, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f0, v0 := opFraction(DecodeBatch(x0), nb201.Conv3x3)
 	reg := newOpReward(nb201.Conv3x3)
 	defer Freeze(reg.Params())()
-	x1, err := sde.SamplePC(context.Background(), s, Hook(uniformScore, reg, 2, nil), shape, opt)
+	x1, err := sde.SamplePC(context.Background(), s, Hook(UniformScore, reg, 2, nil), shape, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +171,7 @@ func TestGenerateRoundsAndRanking(t *testing.T) {
 	m := tinyModel(t, 9)
 	s := sde.DefaultVE()
 	opt := Options{Scale: 50, ScaleStep: 20, Want: 100000, MaxRounds: 2, Batch: 32, Sampler: sde.Options{Steps: 30}, Seed: 4}
-	res, err := Generate(context.Background(), s, uniformScore, m, nil, opt)
+	res, err := Generate(context.Background(), s, UniformScore, m, nil, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,14 +206,14 @@ func TestGenerateRoundsAndRanking(t *testing.T) {
 	}
 	// Early stop: Want reached in the first round.
 	opt.Want = 5
-	res, err = Generate(context.Background(), s, uniformScore, m, nil, opt)
+	res, err = Generate(context.Background(), s, UniformScore, m, nil, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Rounds != 1 || len(res.Archs) < 5 {
 		t.Fatalf("want 5: %d rounds, %d archs", res.Rounds, len(res.Archs))
 	}
-	if _, err := Generate(context.Background(), s, uniformScore, nil, nil, Options{}); err == nil {
+	if _, err := Generate(context.Background(), s, UniformScore, nil, nil, Options{}); err == nil {
 		t.Fatal("guidance without predictor accepted")
 	}
 }

@@ -107,9 +107,10 @@ func gemmCases() []gemmCase {
 	return cases
 }
 
-// runCase runs one case on impl and checks every element of C against the
-// reference, and that padding between rows of C is untouched.
-func runCase(t *testing.T, impl Implementation, tc gemmCase, bias []float32, act Activation) {
+// runCase runs one case on each implementation and checks every element of
+// C against the reference (computed once), and that the padding between
+// rows of C is untouched.
+func runCase(t *testing.T, impls []Implementation, tc gemmCase, bias []float32, act Activation) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(tc.m*1000003+tc.n*1009+tc.k), 7))
 	ar, ac := tc.m, tc.k
@@ -152,14 +153,23 @@ func runCase(t *testing.T, impl Implementation, tc gemmCase, bias []float32, act
 			}
 		}
 	}
-	impl.SgemmBiasAct(trans(tc.tA), trans(tc.tB), tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc, bias, act)
+	c0 := append([]float32(nil), c...)
+	for _, impl := range impls {
+		copy(c, c0)
+		impl.SgemmBiasAct(trans(tc.tA), trans(tc.tB), tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc, bias, act)
+		checkC(t, impl, tc, c, ldc, want, mag)
+	}
+}
+
+func checkC(t *testing.T, impl Implementation, tc gemmCase, c []float32, ldc int, want, mag []float64) {
+	t.Helper()
 	bad := 0
 	for i := 0; i < tc.m; i++ {
 		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
 			got := float64(c[i*ldc+j])
 			if j >= tc.n {
 				if got != 12345 {
-					t.Fatalf("%v: padding C[%d,%d] changed to %g", tc, i, j, got)
+					t.Fatalf("%s %v: padding C[%d,%d] changed to %g", implName(impl), tc, i, j, got)
 				}
 				continue
 			}
@@ -168,11 +178,15 @@ func runCase(t *testing.T, impl Implementation, tc gemmCase, bias []float32, act
 			tol := tolerance(tc.k, mag[i*tc.n+j]) + 4e-7*math.Abs(w)
 			if math.IsNaN(got) || math.Abs(got-w) > tol {
 				if bad++; bad <= 5 {
-					t.Errorf("%v: C[%d,%d] = %g, want %g (tol %.3g)", tc, i, j, got, w, tol)
+					t.Errorf("%s %v: C[%d,%d] = %g, want %g (tol %.3g)", implName(impl), tc, i, j, got, w, tol)
 				}
 			}
 		}
 	}
+}
+
+func implName(impl Implementation) string {
+	return fmt.Sprintf("%s/workers%d/packA%d", impl.kernel().name, impl.Workers, impl.packA)
 }
 
 func refAct(v float64, act Activation) float64 {
@@ -190,16 +204,25 @@ func refAct(v float64, act Activation) float64 {
 	return v
 }
 
-func TestSgemmAgainstReference(t *testing.T) {
+// testImpls is every kernel with three schedules: one worker with the
+// packing heuristic, three workers packing every A panel, two workers
+// reading A in place (the parallel ones forced even for tiny products).
+func testImpls() []Implementation {
+	var impls []Implementation
 	for _, kern := range kernels() {
-		for _, cfg := range []struct{ workers, packA int }{{1, 0}, {3, 1}, {2, -1}} {
-			impl := Implementation{Workers: cfg.workers, kern: kern, forceParallel: cfg.workers > 1, packA: cfg.packA}
-			t.Run(fmt.Sprintf("%s/workers%d/packA%d", kern.name, cfg.workers, cfg.packA), func(t *testing.T) {
-				for _, tc := range gemmCases() {
-					runCase(t, impl, tc, nil, None)
-				}
-			})
-		}
+		impls = append(impls,
+			Implementation{Workers: 1, kern: kern},
+			Implementation{Workers: 3, kern: kern, forceParallel: true, packA: 1},
+			Implementation{Workers: 2, kern: kern, forceParallel: true, packA: -1},
+		)
+	}
+	return impls
+}
+
+func TestSgemmAgainstReference(t *testing.T) {
+	impls := testImpls()
+	for _, tc := range gemmCases() {
+		runCase(t, impls, tc, nil, None)
 	}
 }
 
@@ -212,26 +235,26 @@ func TestSgemmBlockBoundaries(t *testing.T) {
 		{m: 200, n: 100, k: blockK, tA: true, tB: true, alpha: 0.5, beta: 2, pad: 5},
 	}
 	for _, tc := range cases {
-		for _, impl := range []Implementation{{Workers: 1}, {Workers: 2}, {PureGo: true, Workers: 2}} {
-			runCase(t, impl, tc, nil, None)
-		}
+		runCase(t, []Implementation{{Workers: 1}, {Workers: 2}, {PureGo: true, Workers: 2}}, tc, nil, None)
 	}
 }
 
 func TestSgemmBiasAct(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	var impls []Implementation
 	for _, kern := range kernels() {
-		for _, act := range []Activation{None, ReLU, ELU, SiLU} {
-			for _, tc := range []gemmCase{
-				{m: 1, n: 1, k: 1, alpha: 1},
-				{m: 13, n: 17, k: 19, tB: true, alpha: 1},
-				{m: 64, n: 70, k: 300, tA: true, alpha: 0.5, beta: 1, pad: 2},
-				{m: 5, n: 9, k: 0, alpha: 1, beta: 0.5},
-			} {
-				bias := randSlice(rng, tc.n)
-				for _, b := range [][]float32{nil, bias} {
-					runCase(t, Implementation{kern: kern, Workers: 2, forceParallel: true}, tc, b, act)
-				}
+		impls = append(impls, Implementation{kern: kern, Workers: 2, forceParallel: true})
+	}
+	for _, act := range []Activation{None, ReLU, ELU, SiLU} {
+		for _, tc := range []gemmCase{
+			{m: 1, n: 1, k: 1, alpha: 1},
+			{m: 13, n: 17, k: 19, tB: true, alpha: 1},
+			{m: 64, n: 70, k: 300, tA: true, alpha: 0.5, beta: 1, pad: 2},
+			{m: 5, n: 9, k: 0, alpha: 1, beta: 0.5},
+		} {
+			bias := randSlice(rng, tc.n)
+			for _, b := range [][]float32{nil, bias} {
+				runCase(t, impls, tc, b, act)
 			}
 		}
 	}
