@@ -3,6 +3,8 @@ package gnn
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/nagml/nag/tensor"
 )
@@ -110,44 +112,70 @@ func (s *CATEScorer) Score(x *tensor.Tensor, sigma []float32, mask *tensor.Tenso
 	return in.Reshape(b, n, c.Vocab)
 }
 
+// parallelRows splits rows 0..n-1 into one contiguous chunk per CPU (at
+// most GOMAXPROCS, and none below minRows rows) and runs f on them.
+func parallelRows(n, minRows int, f func(lo, hi int)) {
+	w := min(runtime.GOMAXPROCS(0), n/minRows)
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < w; i++ {
+		lo, hi := i*n/w, (i+1)*n/w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
 func addInPlace(dst, src []float32) {
 	src = src[:len(dst)]
-	for i := range dst {
-		dst[i] += src[i]
-	}
+	parallelRows(len(dst), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst[i] += src[i]
+		}
+	})
 }
 
 func eluInPlace(x []float32) {
-	for i, v := range x {
-		if v <= 0 {
-			x[i] = expf(v) - 1
+	parallelRows(len(x), 1<<14, func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			if v <= 0 {
+				x[lo+i] = expf(v) - 1
+			}
 		}
-	}
+	})
 }
 
 // layerNormRows normalises each d-wide row of src (rows packed densely) and
 // writes row r to dst[r·ldd : r·ldd+d], with LayerNorm's affine and eps.
+// Statistics are two-pass in float32 (rows are short).
 func layerNormRows(dst []float32, ldd int, src []float32, d int, ln *LayerNorm) {
-	g, bb := ln.Weight.Value.Data(), ln.Bias.Value.Data()
-	eps := float64(ln.Eps)
-	rows := len(src) / d
-	for r := 0; r < rows; r++ {
-		row := src[r*d : (r+1)*d]
-		var sum float64
-		for _, v := range row {
-			sum += float64(v)
+	g, bb := ln.Weight.Value.Data()[:d], ln.Bias.Value.Data()[:d]
+	eps := ln.Eps
+	inv := 1 / float32(d)
+	parallelRows(len(src)/d, 256, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := src[r*d : (r+1)*d]
+			var sum float32
+			for _, v := range row {
+				sum += v
+			}
+			mean := sum * inv
+			var ss float32
+			for _, v := range row {
+				dv := v - mean
+				ss += dv * dv
+			}
+			rstd := float32(1 / math.Sqrt(float64(ss*inv+eps)))
+			out := dst[r*ldd : r*ldd+d]
+			for j, v := range row {
+				out[j] = (v-mean)*rstd*g[j] + bb[j]
+			}
 		}
-		mean := sum / float64(d)
-		var ss float64
-		for _, v := range row {
-			dv := float64(v) - mean
-			ss += dv * dv
-		}
-		rstd := float32(1 / math.Sqrt(ss/float64(d)+eps))
-		mf := float32(mean)
-		out := dst[r*ldd : r*ldd+d]
-		for j, v := range row {
-			out[j] = (v-mf)*rstd*g[j] + bb[j]
-		}
-	}
+	})
 }

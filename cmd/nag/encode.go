@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/nagml/nag/nag/encoder"
 	"github.com/nagml/nag/nag/images"
@@ -92,10 +95,19 @@ func runEncodeDataset(e *env, args []string) error {
 	return nil
 }
 
-// encodeProgress returns a progress callback drawing a one-line bar on w.
+// encodeProgress returns a progress callback: a one-line bar redrawn in
+// place when w is a terminal, otherwise one line per update.
 func encodeProgress(w io.Writer, label string) func(done, total int) {
 	start := time.Now()
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
 	return func(done, total int) {
+		if !tty {
+			fmt.Fprintf(w, "%s: %d/%d images, %.1fs\n", label, done, total, time.Since(start).Seconds())
+			return
+		}
 		const width = 30
 		filled := width * done / total
 		fmt.Fprintf(w, "\r%s [%s%s] %d/%d %.1fs", label, strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total, time.Since(start).Seconds())

@@ -50,7 +50,15 @@ func commands() []command {
 		{"eval", "score generated architectures: validity, uniqueness, novelty, benchmark accuracy", runEval},
 		{"encode-dataset", "encode an image set into per-class CNN features (dataset encoding)", runEncodeDataset},
 		{"ckpt", "inspect or verify a checkpoint file", runCkpt},
+		{"bo", "BO-based NAS on NB201 (DiffusionNAG and baselines); 'bo report DIR' aggregates runs", runBO},
 		{"train-predictor", "train the noise-aware meta-predictor (official labels, NB201 column or task file)", runTrainPredictor},
+		{"generate", "generate architectures with predictor-guided diffusion (JSONL sorted by predicted accuracy)", runGenerate},
+		{"transfer", "transferable NAS: generate, rank by the predictor, evaluate the top k (NB201 table or external command)", runTransfer},
+		{"default", "generate for CIFAR-10 with the embedded checkpoints (what `nag` runs without arguments)", runDefault},
+		{"hw-train", "train a noise-aware latency/cost regressor for hardware-aware guidance", runHWTrain},
+		{"hw-eval", "hardware-aware guidance vs accuracy-only guidance and random sampling under latency budgets (NB201)", runHWEval},
+		{"mbv3-train-score", "train the score network on the OFA MobileNetV3 space", runMBV3TrainScore},
+		{"mbv3-sample", "sample OFA MobileNetV3 networks: validity, uniqueness, choice distribution vs training", runMBV3Sample},
 	}
 }
 

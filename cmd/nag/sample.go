@@ -92,7 +92,6 @@ func runSample(e *env, args []string) error {
 		defer f.Close()
 		w = f
 	}
-	useFastGEMM()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	nb := (*n + *batch - 1) / *batch

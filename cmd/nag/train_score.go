@@ -10,17 +10,7 @@ import (
 
 	"github.com/nagml/nag/nag/ckpt"
 	"github.com/nagml/nag/nag/diffusion"
-	"github.com/nagml/nag/tensor"
-	"github.com/nagml/nag/tensor/sgemm"
 )
-
-// useFastGEMM switches the package-level ops to the assembly SGEMM when the
-// default backend is still gonum's reference BLAS.
-func useFastGEMM() {
-	if tensor.Default().Name() == "cpu-gonum" {
-		tensor.SetDefault(tensor.NewCPUBackend("cpu-sgemm", sgemm.Implementation{}))
-	}
-}
 
 func runTrainScore(e *env, args []string) error {
 	fs := newFlags(e, "train-score", "--space nb201 --config small|paper --iters N --out FILE [--split 0.5] [--resume FILE]")
@@ -91,7 +81,6 @@ func runTrainScore(e *env, args []string) error {
 	if *every < 0 {
 		return usageError("--ckpt-every %d must be >= 0", *every)
 	}
-	useFastGEMM()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	_, err = diffusion.Train(ctx, cfg, sp, diffusion.TrainOptions{

@@ -203,7 +203,11 @@ func EncodeDataset(m Extractor, s *images.Set, o SampleOptions) (*DatasetFeature
 		}
 	}
 	if len(short) > 0 {
-		return nil, fmt.Errorf("encode dataset %s: %d of %d classes have fewer than %d images (%s)", s.Name, len(short), len(byClass), o.PerClass, strings.Join(short, ", "))
+		n := len(short)
+		if n > 12 {
+			short = append(short[:12], fmt.Sprintf("and %d more", n-12))
+		}
+		return nil, fmt.Errorf("encode dataset %s: %d of %d classes have fewer than %d images (%s)", s.Name, n, len(byClass), o.PerClass, strings.Join(short, ", "))
 	}
 	rng := tensor.NewRNG(o.Seed)
 	var picked []int

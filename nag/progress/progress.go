@@ -31,7 +31,8 @@ type Bar struct {
 	interval time.Duration
 	now      func() time.Time
 	done     bool
-	drawn    bool
+	// drawnStep is the step of the last line drawn (-1: none yet).
+	drawnStep int
 }
 
 // Options configures a Bar.
@@ -50,7 +51,7 @@ type Options struct {
 // startAt is the step the job starts from (a resumed training run), so the
 // rate and ETA count only the steps done in this process.
 func New(w io.Writer, label string, total, startAt int, opt Options) *Bar {
-	b := &Bar{w: w, label: label, total: total, startAt: startAt, now: opt.Now, width: 80}
+	b := &Bar{w: w, label: label, total: total, startAt: startAt, now: opt.Now, width: 80, drawnStep: -1}
 	if b.now == nil {
 		b.now = time.Now
 	}
@@ -95,14 +96,18 @@ func (b *Bar) Update(step int, metrics ...any) {
 	b.draw(step, now, metrics)
 }
 
-// Finish draws the final state and ends the line. Further Updates are ignored.
+// Finish draws the final state and ends the line (in log-line mode it
+// prints nothing when the last line already showed step). Further Updates
+// are ignored.
 func (b *Bar) Finish(step int, metrics ...any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.done {
 		return
 	}
-	b.draw(step, b.now(), metrics)
+	if b.tty || b.drawnStep != step {
+		b.draw(step, b.now(), metrics)
+	}
 	if b.tty {
 		fmt.Fprintln(b.w)
 	}
@@ -162,12 +167,12 @@ func (b *Bar) line(step int, now time.Time, metrics []any) string {
 
 func (b *Bar) draw(step int, now time.Time, metrics []any) {
 	s := b.line(step, now, metrics)
+	b.drawnStep = step
 	if b.tty {
 		if len(s) > b.width-1 {
 			s = s[:b.width-1]
 		}
 		fmt.Fprintf(b.w, "\r%s\x1b[K", s)
-		b.drawn = true
 		return
 	}
 	fmt.Fprintln(b.w, s)

@@ -43,6 +43,18 @@ func TestLogLines(t *testing.T) {
 	}
 }
 
+func TestFinishAfterLastUpdate(t *testing.T) {
+	var buf bytes.Buffer
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	no := false
+	b := New(&buf, "x", 4, 0, Options{TTY: &no, Interval: time.Hour, Now: clk.now})
+	b.Update(4) // the last step always draws
+	b.Finish(4)
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Errorf("%d lines for one final step: %q", n, buf.String())
+	}
+}
+
 func TestTTYRedraw(t *testing.T) {
 	var buf bytes.Buffer
 	clk := &fakeClock{t: time.Unix(0, 0)}

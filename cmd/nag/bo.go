@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/nagml/nag/nag/assets"
+	"github.com/nagml/nag/nag/bench201"
+	"github.com/nagml/nag/nag/bo"
+	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/nag/progress"
+)
+
+// envScoreNet names the default score-network checkpoint for nag bo.
+const envScoreNet = "NAG_SCORENET"
+
+func runBO(e *env, args []string) error {
+	if len(args) > 0 && args[0] == "report" {
+		return runBOReport(e, args[1:])
+	}
+	fs := newFlags(e, "bo", "--method diffusionnag|bananas|rea|random|ls|gnn-mutation[,...] --task c10|c100|in16 --budget 100 --seeds 0-9 --out DIR\n       nag bo report DIR")
+	methods := fs.String("method", "", "search method(s), comma separated: "+strings.Join(bo.MethodNames, ", ")+" (required)")
+	task := fs.String("task", "c10", "NB201 task: c10, c100 or in16")
+	search := fs.String("search", "", "search signal: valid (c10 only, default there), valid12 (12-epoch validation) or test (default for c100/in16, which have no 200-epoch validation column)")
+	budget := fs.Int("budget", 100, "evaluations per run")
+	batch := fs.Int("batch", 5, "architectures evaluated per round")
+	seeds := fs.String("seeds", "0", "seeds: N, A-B or a comma list of both (e.g. 0-9)")
+	out := fs.String("out", "", "output directory for the JSON run records (required)")
+	force := fs.Bool("force", false, "rerun seeds whose record already exists (default: skip them)")
+	bench := fs.String("bench", envOr(bench201.EnvPath, boDefaultNB201()), "NB201 table nb201.csv.gz (default $"+bench201.EnvPath+")")
+	scoreNet := fs.String("scorenet", envOr(envScoreNet, ""), "score-network checkpoint for diffusionnag (default $"+envScoreNet+", else the embedded NB201 one)")
+	d := bo.DefaultMethodOptions()
+	acq := fs.String("acq", d.Acq.String(), "acquisition of the BO methods: ei, ucb, ucb:BETA or its")
+	nInit := fs.Int("n-init", d.Init, "initial random evaluations (BO methods, local search)")
+	pool := fs.Int("pool", 0, "candidates per round (default 100 for mutation, 128 for diffusion)")
+	steps := fs.Int("steps", d.Steps, "predictor-corrector steps per guided sampling run (the reference uses 1000)")
+	scale := fs.Float64("scale", d.Scale, "guidance weight (relative to the score norm with --ratio)")
+	ratio := fs.Bool("ratio", d.Ratio, "scale the guidance per sample by ‖score‖/‖∇acq‖")
+	members := fs.Int("members", d.GNN.Members, "GNN ensemble members (gnn-mutation, diffusionnag)")
+	conc := fs.Int("concurrency", 1, "evaluations run at once")
+	retries := fs.Int("retries", 1, "extra attempts for a failed evaluation")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *methods == "" {
+		return usageError("--method is required")
+	}
+	if *out == "" {
+		return usageError("--out is required")
+	}
+	if *budget < 1 || *batch < 1 {
+		return usageError("--budget %d and --batch %d must be positive", *budget, *batch)
+	}
+	seedList, err := parseSeeds(*seeds)
+	if err != nil {
+		return usageError("--seeds: %v", err)
+	}
+	t, err := bo.NB201Task(*task, *search)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	a, err := bo.ParseAcquisition(*acq)
+	if err != nil {
+		return usageError("--acq: %v", err)
+	}
+	names := strings.Split(*methods, ",")
+	for _, m := range names {
+		if !contains(bo.MethodNames, m) {
+			return usageError("--method %q: want one of %s", m, strings.Join(bo.MethodNames, ", "))
+		}
+	}
+	if *bench == "" {
+		return usageError("--bench is required (or set $%s)", bench201.EnvPath)
+	}
+	tab, err := bench201.Load(*bench)
+	if err != nil {
+		return err
+	}
+	ev, err := bo.NewTableEvaluator(tab, t)
+	if err != nil {
+		return err
+	}
+	optS, optT := ev.Optima()
+	opts := d
+	opts.Acq, opts.Init, opts.Steps, opts.Scale, opts.Ratio = a, *nInit, *steps, *scale, *ratio
+	opts.GNN.Members = *members
+	if contains(names, "diffusionnag") {
+		var m *diffusion.Model
+		if *scoreNet == "" {
+			c, err := assets.ScoreNetNB201()
+			if err != nil {
+				return err
+			}
+			if m, err = diffusion.LoadModel(c); err != nil {
+				return fmt.Errorf("embedded score network: %w", err)
+			}
+			fmt.Fprintf(e.stderr, "score network: embedded scorenet_nb201_small.ckpt (step %d, %s weights)\n", m.Step, m.Weights)
+		} else {
+			if m, err = diffusion.LoadModelFile(*scoreNet); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "score network: %s (step %d, %s weights)\n", *scoreNet, m.Step, m.Weights)
+		}
+		opts.Model = m
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	fmt.Fprintf(e.stderr, "task %s: %s\n", t.Name, t.Note)
+	total := len(names) * len(seedList)
+	k := 0
+	for _, name := range names {
+		mo := opts
+		if *pool > 0 {
+			mo.Pool = *pool
+		} else if name == "diffusionnag" {
+			mo.Pool = 128
+		}
+		for _, seed := range seedList {
+			k++
+			path := filepath.Join(*out, bo.RecordFileName(name, t.Name+searchSuffix(t), seed))
+			if _, err := os.Stat(path); err == nil && !*force {
+				fmt.Fprintf(e.stderr, "[%d/%d] %s seed %d: %s exists, skipped\n", k, total, name, seed, path)
+				continue
+			}
+			m, settings, err := bo.NewMethod(name, mo, seed)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			bar := progress.New(e.stderr, fmt.Sprintf("[%d/%d] %s %s seed %d", k, total, name, t.Name, seed), *budget, 0, progress.Options{})
+			cfg := bo.Config{Budget: *budget, Batch: *batch, Seed: seed, Concurrency: *conc, Retries: *retries,
+				OptimumSearch: optS, OptimumTest: optT, Settings: settings,
+				Progress: func(done int, r *bo.Record) {
+					bar.Update(done, "best_value", float64(r.IncumbentVal), "incumbent_test", float64(r.IncumbentTest))
+				}}
+			rec, err := bo.Run(ctx, m, ev, t, cfg)
+			if err != nil {
+				bar.Finish(len(rec.Evals))
+				return fmt.Errorf("%s seed %d: %w", name, seed, err)
+			}
+			bar.Finish(len(rec.Evals), "incumbent_test", float64(rec.IncumbentTest), "wall_s", math.Round(rec.WallSeconds*10)/10)
+			if err := bo.WriteRecord(path, rec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// searchSuffix distinguishes records of non-default search signals in file names.
+func searchSuffix(t bo.Task) string {
+	def, _ := bo.NB201Task(t.Name, "")
+	if t.Search == def.Search {
+		return ""
+	}
+	return "-" + t.Search
+}
+
+func runBOReport(e *env, args []string) error {
+	fs := newFlags(e, "bo report", "DIR [--png PREFIX] [--json]")
+	png := fs.String("png", "", "plot file prefix (default DIR/curves): one PNG per task, PREFIX-TASK.png")
+	asJSON := fs.Bool("json", false, "print the summaries as JSON instead of Markdown tables")
+	budgets := fs.String("at", "10,25,50,100,200", "evaluation counts to tabulate")
+	// Accept the directory before or after the flags.
+	var dir string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		dir, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError("%v", err)
+	}
+	if dir == "" && fs.NArg() > 0 {
+		dir = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if dir == "" {
+		return usageError("missing the record directory")
+	}
+	var at []int
+	for _, s := range strings.Split(*budgets, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return usageError("--at %q: want positive integers", *budgets)
+		}
+		at = append(at, n)
+	}
+	recs, err := bo.ReadRecords(dir)
+	if err != nil {
+		return err
+	}
+	sums := bo.Aggregate(recs, at)
+	if *asJSON {
+		b, err := json.MarshalIndent(sums, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode summaries: %w", err)
+		}
+		if _, err := fmt.Fprintf(e.stdout, "%s\n", b); err != nil {
+			return err
+		}
+	} else if err := bo.WriteTable(e.stdout, sums); err != nil {
+		return err
+	}
+	prefix := *png
+	if prefix == "" {
+		prefix = filepath.Join(dir, "curves")
+	}
+	done := map[string]bool{}
+	for _, s := range sums {
+		key := s.Task + "/" + s.Search
+		if done[key] {
+			continue
+		}
+		done[key] = true
+		t := bo.Task{Name: s.Task, Search: s.Search}
+		path := fmt.Sprintf("%s-%s%s.png", prefix, s.Task, searchSuffix(t))
+		if err := bo.PlotCurves(path, recs, s.Task, s.Search, s.Note); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "wrote %s\n", path)
+	}
+	return nil
+}
+
+// parseSeeds reads "3", "0-9" or comma lists of both.
+func parseSeeds(s string) ([]uint64, error) {
+	var out []uint64
+	seen := map[uint64]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseUint(lo, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a seed or range", part)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 64); err != nil || b < a {
+				return nil, fmt.Errorf("%q is not a valid range A-B with A <= B", part)
+			}
+			if b-a > 100000 {
+				return nil, fmt.Errorf("range %q is too large", part)
+			}
+		}
+		for v := a; v <= b; v++ {
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// boDefaultNB201 is $NAG_DATA/nasbench201/nb201.csv.gz when NAG_DATA is set.
+func boDefaultNB201() string {
+	if d := envOr("NAG_DATA", ""); d != "" {
+		return filepath.Join(d, "nasbench201", "nb201.csv.gz")
+	}
+	return ""
+}

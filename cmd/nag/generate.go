@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/nagml/nag/gnn"
+	"github.com/nagml/nag/nag/assets"
+	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/nag/encoder"
+	"github.com/nagml/nag/nag/guide"
+	"github.com/nagml/nag/nag/predictor"
+	"github.com/nagml/nag/nag/transfer"
+	"github.com/nagml/nag/sde"
+	"github.com/nagml/nag/tensor"
+)
+
+// loadScoreNet loads a score-network checkpoint; "default" or "" is the
+// embedded NB201 one.
+func loadScoreNet(path string) (*diffusion.Model, error) {
+	if path == "" || path == "default" {
+		c, err := assets.ScoreNetNB201()
+		if err != nil {
+			return nil, err
+		}
+		m, err := diffusion.LoadModel(c)
+		if err != nil {
+			return nil, fmt.Errorf("embedded score network: %w", err)
+		}
+		return m, nil
+	}
+	return diffusion.LoadModelFile(path)
+}
+
+// loadPredictorCkpt loads a predictor checkpoint; "default" or "" is the
+// embedded one.
+func loadPredictorCkpt(path string) (*predictor.Model, error) {
+	if path == "" || path == "default" {
+		m, err := predictor.LoadBytes(assets.PredictorNB201Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("embedded predictor: %w", err)
+		}
+		return m, nil
+	}
+	return predictor.Load(path)
+}
+
+// datasetFeatures reads a features file (nag encode-dataset output) and
+// checks it against the predictor. It returns nil features (and prints a
+// note) when the predictor was trained without features.
+func datasetFeatures(w io.Writer, path string, pm *predictor.Model) (*tensor.Tensor, error) {
+	if path == "" {
+		fmt.Fprintf(w, "note: no --dataset given; the predictor uses its learned unknown-dataset vector\n")
+		return nil, nil
+	}
+	f, err := encoder.ReadDatasetFeatures(path)
+	if err != nil {
+		return nil, err
+	}
+	if !pm.Cfg.WithFeatures {
+		fmt.Fprintf(w, "note: the predictor was trained without dataset features (%s); --dataset is ignored and the learned unknown-dataset vector is used\n", pm.Cfg.Source)
+		return nil, nil
+	}
+	t := f.Tensor()
+	if _, err := pm.DatasetVector(gnn.Ctx{}, t); err != nil {
+		return nil, fmt.Errorf("--dataset %s: %w", path, err)
+	}
+	fmt.Fprintf(w, "conditioning on %s: %d classes x %d samples x %d features\n", path, t.Dim(0), t.Dim(1), t.Dim(2))
+	return t, nil
+}
+
+// genFlags are the generation flags shared by generate and transfer.
+type genFlags struct {
+	scoreCkpt, predCkpt, dataset *string
+	scale, scaleStep             *float64
+	n, rounds, batch, steps      *int
+	seed                         *uint64
+	noGuide                      *bool
+}
+
+func addGenFlags(fs interface {
+	String(string, string, string) *string
+	Float64(string, float64, string) *float64
+	Int(string, int, string) *int
+	Uint64(string, uint64, string) *uint64
+	Bool(string, bool, string) *bool
+}) genFlags {
+	return genFlags{
+		scoreCkpt: fs.String("score-ckpt", "default", "score-network checkpoint (default: the embedded NB201 one)"),
+		predCkpt:  fs.String("pred-ckpt", "default", "predictor checkpoint (default: the embedded one, meta-trained on the official ImageNet-32 labels)"),
+		dataset:   fs.String("dataset", "", "target dataset features (nag encode-dataset output); empty: unknown-dataset vector"),
+		scale:     fs.Float64("scale", 10000, "guidance scale of the first round (reference 10000)"),
+		scaleStep: fs.Float64("scale-step", 300, "scale decrease after every round (reference 300)"),
+		n:         fs.Int("n", 10, "stop after the round that reaches this many unique valid architectures"),
+		rounds:    fs.Int("rounds", 20, "maximum number of rounds"),
+		batch:     fs.Int("batch", 256, "samples per round"),
+		steps:     fs.Int("steps", 1000, "sampler timesteps per round (reference 1000)"),
+		seed:      fs.Uint64("seed", 444, "random seed (reference 444)"),
+		noGuide:   fs.Bool("no-guidance", false, "sample without the predictor gradient (ranking still uses the predictor)"),
+	}
+}
+
+func (g genFlags) options(target transfer.Target, progress func(round, step, total int)) guide.Options {
+	return guide.Options{Scale: *g.scale, ScaleStep: *g.scaleStep, NoGuidance: *g.noGuide, Want: *g.n,
+		MaxRounds: *g.rounds, Batch: *g.batch, Sampler: sde.Options{Steps: *g.steps}, Seed: *g.seed,
+		Cost: target.Cost, Progress: progress}
+}
+
+func (g genFlags) validate() error {
+	switch {
+	case *g.n < 1:
+		return usageError("--n %d must be positive", *g.n)
+	case *g.rounds < 1:
+		return usageError("--rounds %d must be positive", *g.rounds)
+	case *g.batch < 1:
+		return usageError("--batch %d must be positive", *g.batch)
+	case *g.steps < 1:
+		return usageError("--steps %d must be positive", *g.steps)
+	case *g.scale == 0 && !*g.noGuide:
+		return usageError("--scale 0: use --no-guidance to sample without guidance")
+	}
+	return nil
+}
+
+// roundProgress prints one line per finished round to w.
+func roundProgress(w io.Writer) func(round, step, total int) {
+	return func(round, step, total int) {
+		if step == total {
+			fmt.Fprintf(w, "round %d done (%d steps)\n", round+1, total)
+		}
+	}
+}
+
+// runGenerate samples architectures with predictor guidance.
+func runGenerate(e *env, args []string) error {
+	fs := newFlags(e, "generate", "[--score-ckpt default] [--pred-ckpt default] [--dataset FEATURES.json] [--scale 10000] [--n 10] --out FILE.jsonl")
+	g := addGenFlags(fs)
+	target := fs.String("target", "cifar10", "dataset whose params/FLOPs are reported (cifar10, cifar100, imagenet16-120)")
+	out := fs.String("out", "", "output JSONL file (default: standard output)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := g.validate(); err != nil {
+		return err
+	}
+	tgt, err := transfer.TargetByName(*target)
+	if err != nil {
+		return usageError("--target: %v", err)
+	}
+	sm, err := loadScoreNet(*g.scoreCkpt)
+	if err != nil {
+		return err
+	}
+	pm, err := loadPredictorCkpt(*g.predCkpt)
+	if err != nil {
+		return err
+	}
+	feats, err := datasetFeatures(e.stderr, *g.dataset, pm)
+	if err != nil {
+		return err
+	}
+	ds, err := pm.DatasetVector(gnn.Ctx{}, feats)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := guide.Generate(ctx, sm.SDE, sm.ScoreFn(nil), pm, ds, g.options(tgt, roundProgress(e.stderr)))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "%d samples in %d rounds: %d valid (%.1f%%), %d unique\n",
+		res.Sampled, res.Rounds, res.Valid, 100*res.Validity(), len(res.Archs))
+	return writeCandidates(e.stdout, *out, res.Archs)
+}
+
+// writeCandidates writes one JSON object per line to path (stdout if "").
+func writeCandidates(stdout io.Writer, path string, cands []guide.Candidate) error {
+	var w io.Writer = stdout
+	var f *os.File
+	if path != "" {
+		var err error
+		if f, err = os.Create(path); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for _, c := range cands {
+		if err := enc.Encode(c); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+	}
+	return nil
+}
+

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/nagml/nag/nag/bench201"
+	"github.com/nagml/nag/nag/evaluate"
+	"github.com/nagml/nag/nag/transfer"
+)
+
+// runTransfer runs the transferable NAS pipeline: generate, deduplicate,
+// rank by the predictor, evaluate the top k, report.
+func runTransfer(e *env, args []string) error {
+	fs := newFlags(e, "transfer", "--target cifar10|cifar100 [--top-k 10] [--evaluate table|cmd] [--evaluate-cmd 'CMD'] [--bench PATH] [--json FILE]")
+	g := addGenFlags(fs)
+	target := fs.String("target", "cifar10", "target dataset: cifar10, cifar100 or imagenet16-120")
+	topK := fs.Int("top-k", 10, "evaluate this many top-ranked architectures")
+	how := fs.String("evaluate", "table", "evaluator: table (NB201 look-up) or cmd (external command)")
+	cmd := fs.String("evaluate-cmd", "", "shell command run once per architecture with the arch string appended as the last argument; it must print the accuracy as the last number of its output")
+	conc := fs.Int("concurrency", 1, "cmd evaluator: concurrent runs")
+	retries := fs.Int("retries", 0, "cmd evaluator: extra attempts after a failure")
+	timeout := fs.Duration("eval-timeout", 0, "cmd evaluator: timeout per attempt (0 = none)")
+	bench := fs.String("bench", envOr(bench201.EnvPath, ""), "NB201 table nb201.csv.gz for --evaluate table (default $"+bench201.EnvPath+")")
+	metric := fs.String("metric", "", "table column to evaluate with (default: the target's test accuracy, e.g. c10_test)")
+	dedup := fs.String("dedup", "string", "deduplication: string (identical cells) or iso (also isomorphic cells)")
+	jsonOut := fs.String("json", "", "write the full report as JSON to this file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := g.validate(); err != nil {
+		return err
+	}
+	tgt, err := transfer.TargetByName(*target)
+	if err != nil {
+		return usageError("--target: %v", err)
+	}
+	if *topK < 1 {
+		return usageError("--top-k %d must be positive", *topK)
+	}
+	if *dedup != "string" && *dedup != "iso" {
+		return usageError("--dedup %q: want string or iso", *dedup)
+	}
+	if *metric != "" {
+		tgt.Metric = *metric
+	}
+	var ev evaluate.Evaluator
+	switch *how {
+	case "table":
+		if *bench == "" {
+			return usageError("--evaluate table needs --bench or $%s", bench201.EnvPath)
+		}
+		t, err := bench201.Load(*bench)
+		if err != nil {
+			return err
+		}
+		if ev, err = evaluate.NewTable(t, tgt.Metric); err != nil {
+			return usageError("%v", err)
+		}
+	case "cmd":
+		if *cmd == "" {
+			return usageError("--evaluate cmd needs --evaluate-cmd 'CMD'")
+		}
+		if *conc < 1 || *retries < 0 || *timeout < 0 {
+			return usageError("--concurrency must be >= 1, --retries and --eval-timeout >= 0")
+		}
+		ev = &evaluate.Command{Cmd: *cmd, Concurrency: *conc, Retries: *retries, Timeout: *timeout}
+	default:
+		return usageError("--evaluate %q: want table or cmd", *how)
+	}
+	sm, err := loadScoreNet(*g.scoreCkpt)
+	if err != nil {
+		return err
+	}
+	pm, err := loadPredictorCkpt(*g.predCkpt)
+	if err != nil {
+		return err
+	}
+	feats, err := datasetFeatures(e.stderr, *g.dataset, pm)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	rep, err := transfer.Run(ctx, sm.SDE, sm.ScoreFn(nil), pm, ev, transfer.Config{
+		Target: tgt, TopK: *topK, Dedup: *dedup, Gen: g.options(tgt, roundProgress(e.stderr)), Feats: feats})
+	if err != nil {
+		return err
+	}
+	rep.WriteTable(e.stdout)
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "wrote %s (%.1fs)\n", *jsonOut, time.Since(start).Seconds())
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package mbv3
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/nagml/nag/gnn"
+	"github.com/nagml/nag/nag/ckpt"
+	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/nag/ofa"
+	"github.com/nagml/nag/sde"
+	"github.com/nagml/nag/tensor"
+)
+
+// UniformArchs draws n distinct sub-networks uniformly from the valid space
+// (ofa.RandomUniform: each distinct network equally likely), seeded by seed.
+func UniformArchs(n int, seed uint64) ([]ofa.Arch, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("uniform OFA dataset: size %d must be positive", n)
+	}
+	rng := tensor.NewRNG(seed)
+	seen := make(map[ofa.Arch]bool, n)
+	out := make([]ofa.Arch, 0, n)
+	for len(out) < n {
+		a := ofa.RandomUniform(rng)
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// ReadArchs reads architecture strings, one per line ('#' starts a
+// comment, blank lines are skipped; a JSON string literal is accepted
+// too); errors name the line.
+func ReadArchs(r io.Reader, name string) ([]ofa.Arch, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	var out []ofa.Arch
+	line := 0
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(s, '#'); i >= 0 {
+			s = strings.TrimSpace(s[:i])
+		}
+		if s == "" {
+			continue
+		}
+		if s[0] == '"' {
+			var u string
+			if err := json.Unmarshal([]byte(s), &u); err != nil {
+				return nil, fmt.Errorf("%s line %d: %w", name, line, err)
+			}
+			s = u
+		}
+		a, err := ofa.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", name, line, err)
+		}
+		out = append(out, a)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no architectures", name)
+	}
+	return out, nil
+}
+
+// ReadArchFile reads ReadArchs' format from a file.
+func ReadArchFile(path string) ([]ofa.Arch, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("OFA architectures: %w", err)
+	}
+	defer f.Close()
+	return ReadArchs(f, path)
+}
+
+// DatasetSpec says where the score network's training architectures come
+// from: Size uniform samples drawn with Seed, or the strings in File. Its
+// String form is stored in checkpoints (diffusion.Config.Mask, after
+// "chain/"), so a checkpoint can rebuild its dataset.
+type DatasetSpec struct {
+	Size int
+	Seed uint64
+	File string
+}
+
+// String returns "uniform-SIZE-seedSEED" or "file:PATH".
+func (d DatasetSpec) String() string {
+	if d.File != "" {
+		return "file:" + d.File
+	}
+	return fmt.Sprintf("uniform-%d-seed%d", d.Size, d.Seed)
+}
+
+// ParseDatasetSpec reads DatasetSpec.String's form.
+func ParseDatasetSpec(s string) (DatasetSpec, error) {
+	if f, ok := strings.CutPrefix(s, "file:"); ok {
+		if f == "" {
+			return DatasetSpec{}, fmt.Errorf("OFA dataset %q: empty file name", s)
+		}
+		return DatasetSpec{File: f}, nil
+	}
+	rest, ok := strings.CutPrefix(s, "uniform-")
+	if ok {
+		n, seed, ok2 := strings.Cut(rest, "-seed")
+		size, err1 := strconv.Atoi(n)
+		sd, err2 := strconv.ParseUint(seed, 10, 64)
+		if ok2 && err1 == nil && err2 == nil && size > 0 {
+			return DatasetSpec{Size: size, Seed: sd}, nil
+		}
+	}
+	return DatasetSpec{}, fmt.Errorf("OFA dataset %q: want uniform-SIZE-seedSEED or file:PATH", s)
+}
+
+// Archs materialises the dataset.
+func (d DatasetSpec) Archs() ([]ofa.Arch, error) {
+	if d.File != "" {
+		return ReadArchFile(d.File)
+	}
+	return UniformArchs(d.Size, d.Seed)
+}
+
+// MaskPrefix is the attention-mask part of the space description: the
+// reference's mask for OFA is the chain itself (mask algorithm 'none').
+const MaskPrefix = "chain/"
+
+// DiffusionSpace returns the OFA MobileNetV3 space for the score network
+// (reference §1.3): 20x9 node matrices with zero rows for skipped layers,
+// stage-wise positional encoding (period 4), the chain as attention mask,
+// the given training architectures, and the reference decoder (per-element
+// threshold at 0.5, then is_valid_OFA_x).
+func DiffusionSpace(spec DatasetSpec, archs []ofa.Arch) diffusion.Space {
+	return diffusion.Space{
+		Name: "mbv3", Nodes: ofa.NumLayers, Vocab: ofa.NumTypes, PosEnc: "stagewise", StageLen: ofa.LayersPerStage,
+		Mask: ofa.AdjacencyTensor(), MaskName: MaskPrefix + spec.String(),
+		Size: len(archs),
+		Data: func(i int) []float32 {
+			x := archs[i].OneHot()
+			return x.Slice()
+		},
+		Decode: func(v []float32) (string, bool) {
+			x, err := ofa.XFromSlice(v)
+			if err != nil {
+				return "", false
+			}
+			a, err := ofa.Decode(x, ofa.DecodeThreshold)
+			if err != nil {
+				return "", false
+			}
+			return a.String(), true
+		},
+		ArchString: func(i int) string { return archs[i].String() },
+	}
+}
+
+// NewScoreConfig returns the score-network training configuration for the
+// OFA space: the named CATE preset ("small" or "paper") with the stage-wise
+// encoding, and the OFA VE-SDE σ 0.1..1 (reference §3).
+func NewScoreConfig(sp diffusion.Space, preset string) (diffusion.Config, error) {
+	cfg, err := diffusion.NewConfig(sp, preset)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SDE.SigmaMax = 1
+	return cfg, nil
+}
+
+// SpaceFromConfig rebuilds the space of a checkpoint's configuration.
+func SpaceFromConfig(cfg diffusion.Config) (diffusion.Space, error) {
+	if cfg.Space != "mbv3" {
+		return diffusion.Space{}, fmt.Errorf("score network is for space %q, not mbv3", cfg.Space)
+	}
+	s, ok := strings.CutPrefix(cfg.Mask, MaskPrefix)
+	if !ok {
+		return diffusion.Space{}, fmt.Errorf("mbv3 mask %q: want %s<dataset>", cfg.Mask, MaskPrefix)
+	}
+	spec, err := ParseDatasetSpec(s)
+	if err != nil {
+		return diffusion.Space{}, err
+	}
+	archs, err := spec.Archs()
+	if err != nil {
+		return diffusion.Space{}, err
+	}
+	return DiffusionSpace(spec, archs), nil
+}
+
+// LoadScoreModel reads an OFA score-network checkpoint written by
+// diffusion.Train (or exported by diffusion.Model.Export). It is the mbv3
+// counterpart of diffusion.LoadModelFile, whose space table only knows
+// nb201: it rebuilds the space from the checkpoint (SpaceFromConfig), the
+// network from its config and loads the EMA weights when present.
+func LoadScoreModel(path string) (*diffusion.Model, error) {
+	c, err := ckpt.ReadFile(path, diffusion.CheckpointKind)
+	if err != nil {
+		return nil, err
+	}
+	var cfg diffusion.Config
+	if err := json.Unmarshal(c.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: score-network config: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	sp, err := SpaceFromConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	net, err := gnn.NewCATE(cfg.Model, tensor.NewRNG(0))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s, err := sde.New(cfg.SDE)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m := &diffusion.Model{Config: cfg, Space: sp, Net: net, SDE: s, Step: c.Step, Weights: "live"}
+	params := net.Params()
+	if err := c.LoadParams(params); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, ok := c.Entry(ckpt.PrefixOptim + "ema." + params[0].Name); ok {
+		src := make([]*tensor.Tensor, len(params))
+		for i, p := range params {
+			t, err := c.Tensor(ckpt.PrefixOptim + "ema." + p.Name)
+			if err != nil || !tensor.EqualInts(t.Shape(), p.Value.Shape()) {
+				return nil, fmt.Errorf("%s: EMA weights of %q missing or mis-shaped", path, p.Name)
+			}
+			src[i] = t
+		}
+		for i, p := range params {
+			p.Value.CopyFrom(src[i])
+		}
+		m.Weights = "ema"
+	} else if c.Meta["weights"] == "ema" {
+		m.Weights = "ema"
+	}
+	if m.TrainIndices, err = c.Ints(diffusion.EntryTrainIndices); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, i := range m.TrainIndices {
+		if i < 0 || i >= sp.Size {
+			return nil, fmt.Errorf("%s: training index %d outside the dataset (size %d)", path, i, sp.Size)
+		}
+	}
+	return m, nil
+}
+
+// Train trains the OFA score network (diffusion.Train on DiffusionSpace).
+func Train(ctx context.Context, spec DatasetSpec, preset string, iters, batch int, opt diffusion.TrainOptions) (*diffusion.TrainResult, error) {
+	archs, err := spec.Archs()
+	if err != nil {
+		return nil, err
+	}
+	sp := DiffusionSpace(spec, archs)
+	cfg, err := NewScoreConfig(sp, preset)
+	if err != nil {
+		return nil, err
+	}
+	if iters > 0 {
+		cfg.Iters = iters
+	}
+	if batch > 0 {
+		cfg.Batch = batch
+	}
+	return diffusion.Train(ctx, cfg, sp, opt)
+}
