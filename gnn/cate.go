@@ -37,7 +37,7 @@ type CATE struct {
 
 type cateBlock struct {
 	ln1, ln2, lnOut *LayerNorm
-	q, k, v, o      *Linear
+	attn            *MultiHeadAttention
 	ff1, ff2        *Linear
 }
 
@@ -62,10 +62,8 @@ func NewCATE(cfg CATEConfig, rng *tensor.RNG) (*CATE, error) {
 		p := fmt.Sprintf("blocks.%d.", l)
 		b := &cateBlock{}
 		b.ln1 = m.norm(p+"ln1", d)
-		b.q = m.linear(p+"attn.q", d, d, rng)
-		b.k = m.linear(p+"attn.k", d, d, rng)
-		b.v = m.linear(p+"attn.v", d, d, rng)
-		b.o = m.linear(p+"attn.out", d, d, rng)
+		b.attn = NewMultiHeadAttention(p+"attn", d, cfg.Heads, float32(cfg.Dropout), rng)
+		m.params = append(m.params, b.attn.Params()...)
 		b.ln2 = m.norm(p+"ln2", d)
 		b.ff1 = m.linear(p+"ff.0", d, cfg.DFF, rng)
 		b.ff2 = m.linear(p+"ff.1", cfg.DFF, d, rng)
@@ -121,7 +119,7 @@ func (m *CATE) Forward(ctx Ctx, x *autograd.Var, sigma []float32, mask *tensor.T
 	if len(sh) != 3 || sh[1] != c.Nodes || sh[2] != c.Vocab {
 		panic(fmt.Sprintf("gnn: CATE input shape %v, want [B %d %d]", sh, c.Nodes, c.Vocab))
 	}
-	b, n, d := sh[0], c.Nodes, c.DModel
+	b, d := sh[0], c.DModel
 	if len(sigma) != b {
 		panic(fmt.Sprintf("gnn: CATE got %d time inputs for a batch of %d", len(sigma), b))
 	}
@@ -141,18 +139,9 @@ func (m *CATE) Forward(ctx Ctx, x *autograd.Var, sigma []float32, mask *tensor.T
 	temb = lin(tp.SiLU(lin(temb, m.time0)), m.time1)
 	h = tp.Add(h, tp.Reshape(temb, b, 1, d))
 
-	hd := d / c.Heads
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	heads := func(v *autograd.Var) *autograd.Var {
-		return tp.Permute(tp.Reshape(v, b, n, c.Heads, hd), 0, 2, 1, 3)
-	}
 	outs := make([]*autograd.Var, 0, len(m.blocks))
 	for _, blk := range m.blocks {
-		a := ln(h, blk.ln1)
-		q, k, v := heads(lin(a, blk.q)), heads(lin(a, blk.k)), heads(lin(a, blk.v))
-		att := tp.MaskedAttention(q, k, v, mask, scale, p, ctx.RNG, ctx.Train && p > 0)
-		att = tp.Reshape(tp.Permute(att, 0, 2, 1, 3), b, n, d)
-		h = tp.Add(h, drop(lin(att, blk.o)))
+		h = tp.Add(h, drop(blk.attn.Forward(ctx, ln(h, blk.ln1), mask)))
 		f := drop(tp.ReLU(lin(ln(h, blk.ln2), blk.ff1)))
 		h = tp.Add(h, drop(lin(f, blk.ff2)))
 		outs = append(outs, ln(h, blk.lnOut))

@@ -20,8 +20,8 @@ import (
 // It reads the network's current parameter values on every call. A scorer
 // is not safe for concurrent use; make one per goroutine.
 type CATEScorer struct {
-	m *CATE
-	b int // batch size the buffers are sized for
+	m                       *CATE
+	b                       int // batch size the buffers are sized for
 	h, a, q, k, v, att, tmp *tensor.Tensor
 	ff, cat                 *tensor.Tensor
 	probs                   *tensor.Tensor
@@ -88,11 +88,12 @@ func (s *CATEScorer) Score(x *tensor.Tensor, sigma []float32, mask *tensor.Tenso
 	catW := c.Layers * d
 	for l, blk := range m.blocks {
 		layerNormRows(s.a.Data(), d, hd, d, blk.ln1)
-		tensor.LinearInto(s.q, s.a, blk.q.Weight.Value, blk.q.Bias.Value)
-		tensor.LinearInto(s.k, s.a, blk.k.Weight.Value, blk.k.Bias.Value)
-		tensor.LinearInto(s.v, s.a, blk.v.Weight.Value, blk.v.Bias.Value)
+		at := blk.attn
+		tensor.LinearInto(s.q, s.a, at.Q.Weight.Value, at.Q.Bias.Value)
+		tensor.LinearInto(s.k, s.a, at.K.Weight.Value, at.K.Bias.Value)
+		tensor.LinearInto(s.v, s.a, at.V.Weight.Value, at.V.Bias.Value)
 		tensor.MaskedAttentionInto(heads(s.att), s.probs, heads(s.q), heads(s.k), heads(s.v), mask, nil, scale)
-		tensor.LinearInto(s.tmp, s.att, blk.o.Weight.Value, blk.o.Bias.Value)
+		tensor.LinearInto(s.tmp, s.att, at.Out.Weight.Value, at.Out.Bias.Value)
 		addInPlace(hd, s.tmp.Data())
 		layerNormRows(s.a.Data(), d, hd, d, blk.ln2)
 		tensor.LinearInto(s.ff, s.a, blk.ff1.Weight.Value, blk.ff1.Bias.Value)

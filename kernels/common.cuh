@@ -95,10 +95,11 @@ __device__ __forceinline__ nag_u4 nag_philox_block(unsigned long long seed, unsi
   return nag_philox4x32_10(c, (unsigned int)seed, (unsigned int)(seed >> 32));
 }
 
-// Uniform in (0, 1): the top 24 bits, centred in their interval. Exact in float32
-// (the Go reference computes the same value).
+// Uniform in (0, 1): the top 23 bits, centred in their interval, i.e.
+// (2k+1)·2^-24 for k in [0, 2^23): exact in float32, never 0 or 1 (the Go
+// reference PhiloxUniform computes the same value).
 __device__ __forceinline__ float nag_u01(unsigned int x) {
-  return ((float)(x >> 8) + 0.5f) * (1.0f / 16777216.0f);
+  return ((float)(x >> 9) + 0.5f) * (1.0f / 8388608.0f);
 }
 
 // Box-Muller pair from two uniforms (float32 logf/sincospif; the Go reference
@@ -123,9 +124,13 @@ __device__ __forceinline__ void nag_normal4(unsigned long long seed, unsigned lo
 // nag_normal_at returns normal number i of the (seed, offset) stream.
 __device__ __forceinline__ float nag_normal_at(unsigned long long seed, unsigned long long offset,
                                                long long i) {
-  float z[4];
-  nag_normal4(seed, offset, (unsigned long long)(i >> 2), z);
-  return z[i & 3];
+  // Only the needed Box-Muller pair, selected without a run-time-indexed array
+  // (which would live in local memory).
+  nag_u4 r = nag_philox_block(seed, offset, (unsigned long long)(i >> 2));
+  float n0, n1;
+  if ((i & 3) < 2) nag_box_muller(r.x, r.y, &n0, &n1);
+  else nag_box_muller(r.z, r.w, &n0, &n1);
+  return (i & 1) ? n1 : n0;
 }
 
 // nag_uniform_at returns uniform number i (in (0,1)) of the (seed, offset) stream.

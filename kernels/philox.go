@@ -41,10 +41,10 @@ func PhiloxBlock(seed, offset, j uint64) [4]uint32 {
 }
 
 // PhiloxUniform converts a Philox word to a float32 uniform in (0, 1): the top
-// 24 bits, centred in their interval (exactly representable, identical on the
-// device).
+// 23 bits, centred in their interval, (2k+1)·2^-24 for k < 2^23 (exactly
+// representable, never 0 or 1, identical on the device).
 func PhiloxUniform(w uint32) float32 {
-	return (float32(w>>8) + 0.5) * (1.0 / 16777216.0)
+	return (float32(w>>9) + 0.5) * (1.0 / 8388608.0)
 }
 
 // boxMuller maps two words to two standard normals (float64 math; the device

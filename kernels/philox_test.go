@@ -39,9 +39,11 @@ func TestPhiloxUniformRange(t *testing.T) {
 		w    uint32
 		want float32
 	}{
-		{0, 0.5 / 16777216},
-		{0xffffffff, (16777215 + 0.5) / 16777216},
-		{0x80000000, 0.5 + 0.5/16777216},
+		{0, 1.0 / 16777216},
+		{0xffffffff, 1 - 1.0/16777216},
+		{0x80000000, 0.5 + 1.0/16777216},
+		{0x000001ff, 1.0 / 16777216},
+		{0x00000200, 3.0 / 16777216},
 	} {
 		got := PhiloxUniform(c.w)
 		if got != c.want || !(got > 0 && got < 1) {

@@ -113,6 +113,19 @@ func (x *DeviceTensor) CopyTo(dst []float32) error {
 	})
 }
 
+// copyToRaw waits for x and copies its first nbytes bytes to host memory dst.
+func (x *DeviceTensor) copyToRaw(dst unsafe.Pointer, nbytes int) error {
+	if nbytes > 4*x.n {
+		return fmt.Errorf("kernels: copy %d bytes out of a device tensor of shape %v", nbytes, x.shape)
+	}
+	return x.dev.do(func() error {
+		if err := cu.MemcpyDtoHAsync(dst, x.ptr, int64(nbytes), x.dev.stream); err != nil {
+			return fmt.Errorf("kernels: download %v: %w", x.shape, err)
+		}
+		return x.dev.stream.Synchronize()
+	})
+}
+
 // Download returns x as a new host tensor.
 func (x *DeviceTensor) Download() (*tensor.Tensor, error) {
 	t := tensor.Zeros(x.shape...)

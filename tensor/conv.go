@@ -463,8 +463,8 @@ func convDepthwise3x3(g *convGeom, plane, wk, dst []float32, bias float32) {
 }
 
 // convEpilogue adds bias and applies the activation in place. The clamps
-// are branch-free (sign-bit masks): activations are close to half negative,
-// so compare-and-branch code mispredicts often.
+// use the min/max builtins (branch-free MINSS/MAXSS): activations are close
+// to half negative, so compare-and-branch code mispredicts often.
 func convEpilogue(v []float32, bias float32, act ConvAct) {
 	switch act {
 	case ConvActNone:
@@ -475,22 +475,15 @@ func convEpilogue(v []float32, bias float32, act ConvAct) {
 		}
 	case ConvActReLU:
 		for j, x := range v {
-			v[j] = convRelu(x + bias)
+			v[j] = max(x+bias, 0)
 		}
 	case ConvActReLU6:
 		for j, x := range v {
-			v[j] = 6 - convRelu(6-convRelu(x+bias))
+			v[j] = min(max(x+bias, 0), 6)
 		}
 	default:
 		panic(fmt.Sprintf("tensor: unknown ConvAct %d", int(act)))
 	}
-}
-
-// convRelu is max(x, 0) without a branch (NaN stays NaN only when its sign
-// bit is clear; -0 becomes +0).
-func convRelu(x float32) float32 {
-	b := math.Float32bits(x)
-	return math.Float32frombits(b &^ uint32(int32(b)>>31))
 }
 
 // AddActInPlace computes dst = act(dst + src) element-wise (a residual

@@ -59,6 +59,7 @@ func commands() []command {
 		{"hw-eval", "hardware-aware guidance vs accuracy-only guidance and random sampling under latency budgets (NB201)", runHWEval},
 		{"mbv3-train-score", "train the score network on the OFA MobileNetV3 space", runMBV3TrainScore},
 		{"mbv3-sample", "sample OFA MobileNetV3 networks: validity, uniqueness, choice distribution vs training", runMBV3Sample},
+		{"mbv3-hw-eval", "hardware-aware guidance on OFA MobileNetV3 (FLOPs, params, GPU latency; surrogate accuracy)", runMBV3HWEval},
 	}
 }
 

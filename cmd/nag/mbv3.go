@@ -15,9 +15,10 @@ import (
 // runMBV3TrainScore trains the CATE score network on the OFA MobileNetV3
 // space.
 func runMBV3TrainScore(e *env, args []string) error {
-	fs := newFlags(e, "mbv3-train-score", "[--uniform N --data-seed S | --archs FILE] --out FILE.ckpt [flags]")
-	uniform := fs.Int("uniform", 100000, "train on this many distinct sub-networks drawn uniformly from the valid space")
-	dataSeed := fs.Uint64("data-seed", 1, "seed of the uniform draw")
+	fs := newFlags(e, "mbv3-train-score", "[--uniform N --sampler ofa|uniform --data-seed S | --archs FILE] --out FILE.ckpt [flags]")
+	uniform := fs.Int("uniform", 100000, "train on this many distinct sub-networks drawn by --sampler")
+	sampler := fs.String("sampler", "ofa", "how the training networks are drawn: ofa (OFA's sample_active_subnet: depth 2/3/4 equally likely) or uniform (every distinct network equally likely: 90 % of stages at depth 4)")
+	dataSeed := fs.Uint64("data-seed", 1, "seed of the draw")
 	archs := fs.String("archs", "", "train on the architecture strings in this file instead (one per line)")
 	preset := fs.String("config", "small", "score-network preset: small or paper")
 	iters := fs.Int("iters", 4000, "total training iterations")
@@ -32,7 +33,10 @@ func runMBV3TrainScore(e *env, args []string) error {
 	if *out == "" {
 		return usageError("--out is required")
 	}
-	spec := mbv3.DatasetSpec{Size: *uniform, Seed: *dataSeed, File: *archs}
+	spec := mbv3.DatasetSpec{Sampler: *sampler, Size: *uniform, Seed: *dataSeed, File: *archs}
+	if *sampler != mbv3.SamplerOFA && *sampler != mbv3.SamplerUniform {
+		return usageError("--sampler %q: want ofa or uniform", *sampler)
+	}
 	if *archs == "" && *uniform < 1 {
 		return usageError("--uniform %d must be positive", *uniform)
 	}

@@ -24,16 +24,36 @@ import (
 // levels and surrogate refits; otherwise w = Scale.
 //
 // Inside BO the sampler runs Steps predictor-corrector steps (default 100
-// instead of the reference's 1000) to fit the time budget.
+// instead of the reference's 1000) to fit the time budget, and by default the
+// acquisition gradient is computed once per timestep (at the corrector call)
+// and reused for the predictor call of the same timestep (EveryCall false),
+// which halves the surrogate's share of the sampling cost.
+//
+// Decode turns the final samples into architectures: "threshold" is the
+// reference (element-wise threshold at 0.5, invalid samples dropped),
+// "argmax" takes the largest entry of each row (still dropping rows that pick
+// the input or output type), and "project" (the default) takes, for the six
+// operation rows, the largest of the five operation entries, so every sample
+// becomes a cell. The validity under the reference threshold rule is counted
+// either way (Validity).
 type DiffusionGen struct {
-	Model *diffusion.Model `json:"-"`
-	Pool  int              `json:"pool"`
-	Steps int              `json:"steps"`
-	Scale float64          `json:"scale"`
-	Ratio bool             `json:"ratio"`
+	Model     *diffusion.Model `json:"-"`
+	Pool      int              `json:"pool"`
+	Steps     int              `json:"steps"`
+	Scale     float64          `json:"scale"`
+	Ratio     bool             `json:"ratio"`
+	EveryCall bool             `json:"every_call,omitempty"`
+	Decode    string           `json:"decode"`
 
 	samples, valid int
 }
+
+// Decoders accepted by DiffusionGen.Decode.
+const (
+	DecodeThreshold = "threshold"
+	DecodeArgmax    = "argmax"
+	DecodeProject   = "project"
+)
 
 // Name implements Generator.
 func (*DiffusionGen) Name() string { return "diffusion" }
@@ -66,14 +86,22 @@ func (g *DiffusionGen) Generate(ctx context.Context, req GenRequest, rng *tensor
 		return acq.Partials(mu, sd, bestZ, eps[i%len(eps)])
 	}
 	guide := func(score sde.ScoreFn) sde.ScoreFn {
+		var lastT float64 = math.NaN()
+		var lastG *tensor.Tensor
 		return func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) {
 			s, err := score(x, t, cond)
 			if err != nil {
 				return nil, err
 			}
-			gr, err := ens.AcqGrad(x, cond, partials)
-			if err != nil {
-				return nil, err
+			if g.Scale == 0 {
+				return s, nil
+			}
+			gr := lastG
+			if g.EveryCall || t != lastT || gr == nil || gr.Dim(0) != x.Dim(0) {
+				if gr, err = ens.AcqGrad(x, cond, partials); err != nil {
+					return nil, err
+				}
+				lastT, lastG = t, gr
 			}
 			return addGuidance(s, gr, g.Scale, g.Ratio), nil
 		}
@@ -83,19 +111,61 @@ func (g *DiffusionGen) Generate(ctx context.Context, req GenRequest, rng *tensor
 		return nil, fmt.Errorf("guided sampling: %w", err)
 	}
 	out := make([]nb201.Arch, 0, len(res.Archs))
-	for i, s := range res.Archs {
+	for i := range res.Archs {
 		g.samples++
-		if !res.Valid[i] {
-			continue
+		if res.Valid[i] {
+			g.valid++
 		}
-		a, err := nb201.Parse(s)
+	}
+	switch g.Decode {
+	case DecodeThreshold:
+		for i, s := range res.Archs {
+			if !res.Valid[i] {
+				continue
+			}
+			a, err := nb201.Parse(s)
+			if err != nil {
+				return nil, fmt.Errorf("guided sampling decoded %q: %w", s, err)
+			}
+			out = append(out, a)
+		}
+	case DecodeArgmax:
+		archs, errs, err := nb201.DecodeBatch(res.X, nb201.DecodeArgmax)
 		if err != nil {
-			return nil, fmt.Errorf("guided sampling decoded %q: %w", s, err)
+			return nil, fmt.Errorf("guided sampling: %w", err)
 		}
-		g.valid++
-		out = append(out, a)
+		for i, a := range archs {
+			if errs[i] == nil {
+				out = append(out, a)
+			}
+		}
+	case DecodeProject, "":
+		out = append(out, projectBatch(res.X)...)
+	default:
+		return nil, fmt.Errorf("unknown decoder %q (want threshold, argmax or project)", g.Decode)
 	}
 	return out, nil
+}
+
+// projectBatch maps samples [B, 8, 7] (data space) to cells: row k (1..6)
+// becomes the operation whose node type has the largest entry in that row.
+func projectBatch(x *tensor.Tensor) []nb201.Arch {
+	d := x.Contiguous().Data()
+	per := nb201.NumNodes * nb201.NumTypes
+	out := make([]nb201.Arch, x.Dim(0))
+	for i := range out {
+		for e := 0; e < nb201.NumEdges; e++ {
+			row := d[i*per+(e+1)*nb201.NumTypes : i*per+(e+2)*nb201.NumTypes]
+			best := nb201.Op(0)
+			for o := nb201.Op(1); o < nb201.NumOps; o++ {
+				if row[o.Type()] > row[best.Type()] {
+					best = o
+				}
+			}
+			out[i][e] = best
+		}
+	}
+	return out
 }
 
 // addGuidance returns s + w·gr with w = scale, or per sample

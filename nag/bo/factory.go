@@ -31,6 +31,8 @@ type MethodOptions struct {
 	Steps int
 	Scale float64
 	Ratio bool
+	// Decode is the diffusion generator's decoder (see DiffusionGen).
+	Decode string
 }
 
 // DefaultMethodOptions returns the defaults: 10 initial random evaluations,
@@ -40,7 +42,7 @@ type MethodOptions struct {
 func DefaultMethodOptions() MethodOptions {
 	return MethodOptions{Init: 10, Acq: Acquisition{Kind: AcqITS}, Pool: 100, MutateTop: 10,
 		REA: REA{Population: 20, Sample: 10}, GNN: DefaultGNNConfig(), MLP: DefaultMLPConfig(),
-		Steps: 100, Scale: 1, Ratio: true}
+		Steps: 100, Scale: 1, Ratio: true, Decode: DecodeProject}
 }
 
 // NewMethod builds the named method (see MethodNames) for one run; seed
@@ -103,7 +105,7 @@ func NewMethod(name string, o MethodOptions, seed uint64) (Method, map[string]an
 		if o.Steps < 1 {
 			return nil, nil, fmt.Errorf("diffusionnag: sampler steps %d must be >= 1", o.Steps)
 		}
-		g := &DiffusionGen{Model: o.Model, Pool: o.Pool, Steps: o.Steps, Scale: o.Scale, Ratio: o.Ratio}
+		g := &DiffusionGen{Model: o.Model, Pool: o.Pool, Steps: o.Steps, Scale: o.Scale, Ratio: o.Ratio, Decode: o.Decode}
 		settings["generator"] = g
 		settings["score_net"] = map[string]any{"step": o.Model.Step, "weights": o.Model.Weights, "preset": o.Model.Config.Preset, "sde": o.Model.SDE.String()}
 		return &BO{Label: name, Init: o.Init, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil

@@ -41,7 +41,7 @@ func TestScratchGen(t *testing.T) {
 	for _, sc := range strings.Split(os.Getenv("SCALES"), ",") {
 		ratio := strings.HasPrefix(sc, "r")
 		v, _ := strconv.ParseFloat(strings.TrimPrefix(sc, "r"), 64)
-		g := &DiffusionGen{Model: m, Pool: 128, Steps: steps, Scale: v, Ratio: ratio}
+		g := &DiffusionGen{Model: m, Pool: 128, Steps: steps, Scale: v, Ratio: ratio, Decode: os.Getenv("DEC")}
 		t0 := time.Now()
 		pool, err := g.Generate(context.Background(), GenRequest{History: h, Surrogate: ens, Acq: Acquisition{Kind: AcqUCB, Beta: 0.5}, Best: best}, rng)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/nagml/nag/nag/images"
@@ -309,8 +310,21 @@ func (m *MobileNetV2) Forward(x *tensor.Tensor) (features, logits *tensor.Tensor
 			}
 			out = tensor.Conv2DWith(a, st.w, st.b, p)
 		case "add":
-			out = a.Clone()
-			tensor.AddActInPlace(out, vals[st.in[1]], st.act)
+			// Accumulate into an operand that dies here (never the caller's
+			// input), else into a copy.
+			dies := func(v string) bool {
+				return v != m.input && st.in[0] != st.in[1] && slices.Contains(st.lastUses, v)
+			}
+			b := vals[st.in[1]]
+			switch {
+			case dies(st.in[0]):
+				out = a
+			case dies(st.in[1]):
+				out, b = b, a
+			default:
+				out = a.Clone()
+			}
+			tensor.AddActInPlace(out, b, st.act)
 		case "mean":
 			n, c := a.Dim(0), a.Dim(1)
 			out = tensor.GlobalAvgPool2D(a).Reshape(n, c, 1, 1)

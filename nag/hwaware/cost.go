@@ -2,6 +2,7 @@ package hwaware
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/gnn"
@@ -157,3 +158,5 @@ func OFACost(which string, r int, w float64) (*LinearCost, error) {
 }
 
 func zeros(n int) *tensor.Tensor { return tensor.Zeros(n) }
+
+func nanValue() float64 { return math.NaN() }

@@ -529,22 +529,31 @@ func Load(path string) (*Regressor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load regressor: %w", err)
 	}
-	var cfg RegressorConfig
-	if err := json.Unmarshal(c.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("load regressor %s: config: %w", path, err)
-	}
-	if err := cfg.Net.Validate(); err != nil {
-		return nil, fmt.Errorf("load regressor %s: %w", path, err)
-	}
-	if !(cfg.Std > 0) {
-		return nil, fmt.Errorf("load regressor %s: target std %g must be positive", path, cfg.Std)
-	}
-	r, err := newRegressor(cfg, tensor.NewRNG(0))
+	r, err := FromCheckpoint(c)
 	if err != nil {
 		return nil, fmt.Errorf("load regressor %s: %w", path, err)
 	}
+	return r, nil
+}
+
+// FromCheckpoint rebuilds a regressor from a decoded checkpoint.
+func FromCheckpoint(c *ckpt.Checkpoint) (*Regressor, error) {
+	var cfg RegressorConfig
+	if err := json.Unmarshal(c.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("regressor config: %w", err)
+	}
+	if err := cfg.Net.Validate(); err != nil {
+		return nil, err
+	}
+	if !(cfg.Std > 0) {
+		return nil, fmt.Errorf("regressor: target std %g must be positive", cfg.Std)
+	}
+	r, err := newRegressor(cfg, tensor.NewRNG(0))
+	if err != nil {
+		return nil, err
+	}
 	if err := c.LoadParams(r.Net.Params()); err != nil {
-		return nil, fmt.Errorf("load regressor %s: %w", path, err)
+		return nil, err
 	}
 	return r, nil
 }

@@ -19,16 +19,28 @@ import (
 )
 
 // UniformArchs draws n distinct sub-networks uniformly from the valid space
-// (ofa.RandomUniform: each distinct network equally likely), seeded by seed.
+// (ofa.RandomUniform: each distinct network equally likely, so 90 % of
+// stages have depth 4), seeded by seed.
 func UniformArchs(n int, seed uint64) ([]ofa.Arch, error) {
+	return drawArchs(n, seed, ofa.RandomUniform)
+}
+
+// OFAArchs draws n distinct sub-networks with OFA's own sampler
+// (sample_active_subnet, ofa.Random: each stage depth 2/3/4 with
+// probability 1/3, then kernels and expands uniform), seeded by seed.
+func OFAArchs(n int, seed uint64) ([]ofa.Arch, error) {
+	return drawArchs(n, seed, ofa.Random)
+}
+
+func drawArchs(n int, seed uint64, draw func(*tensor.RNG) ofa.Arch) ([]ofa.Arch, error) {
 	if n < 1 {
-		return nil, fmt.Errorf("uniform OFA dataset: size %d must be positive", n)
+		return nil, fmt.Errorf("OFA dataset: size %d must be positive", n)
 	}
 	rng := tensor.NewRNG(seed)
 	seen := make(map[ofa.Arch]bool, n)
 	out := make([]ofa.Arch, 0, n)
 	for len(out) < n {
-		a := ofa.RandomUniform(rng)
+		a := draw(rng)
 		if !seen[a] {
 			seen[a] = true
 			out = append(out, a)
@@ -86,22 +98,30 @@ func ReadArchFile(path string) ([]ofa.Arch, error) {
 	return ReadArchs(f, path)
 }
 
+// Samplers accepted by DatasetSpec.Sampler.
+const (
+	SamplerOFA     = "ofa"     // OFAArchs
+	SamplerUniform = "uniform" // UniformArchs
+)
+
 // DatasetSpec says where the score network's training architectures come
-// from: Size uniform samples drawn with Seed, or the strings in File. Its
-// String form is stored in checkpoints (diffusion.Config.Mask, after
-// "chain/"), so a checkpoint can rebuild its dataset.
+// from: Size distinct draws of Sampler ("ofa" or "uniform") with Seed, or
+// the strings in File. Its String form is stored in checkpoints
+// (diffusion.Config.Mask, after "chain/"), so a checkpoint can rebuild its
+// dataset.
 type DatasetSpec struct {
-	Size int
-	Seed uint64
-	File string
+	Sampler string
+	Size    int
+	Seed    uint64
+	File    string
 }
 
-// String returns "uniform-SIZE-seedSEED" or "file:PATH".
+// String returns "SAMPLER-SIZE-seedSEED" or "file:PATH".
 func (d DatasetSpec) String() string {
 	if d.File != "" {
 		return "file:" + d.File
 	}
-	return fmt.Sprintf("uniform-%d-seed%d", d.Size, d.Seed)
+	return fmt.Sprintf("%s-%d-seed%d", d.Sampler, d.Size, d.Seed)
 }
 
 // ParseDatasetSpec reads DatasetSpec.String's form.
@@ -112,24 +132,32 @@ func ParseDatasetSpec(s string) (DatasetSpec, error) {
 		}
 		return DatasetSpec{File: f}, nil
 	}
-	rest, ok := strings.CutPrefix(s, "uniform-")
-	if ok {
+	for _, smp := range []string{SamplerOFA, SamplerUniform} {
+		rest, ok := strings.CutPrefix(s, smp+"-")
+		if !ok {
+			continue
+		}
 		n, seed, ok2 := strings.Cut(rest, "-seed")
 		size, err1 := strconv.Atoi(n)
 		sd, err2 := strconv.ParseUint(seed, 10, 64)
 		if ok2 && err1 == nil && err2 == nil && size > 0 {
-			return DatasetSpec{Size: size, Seed: sd}, nil
+			return DatasetSpec{Sampler: smp, Size: size, Seed: sd}, nil
 		}
 	}
-	return DatasetSpec{}, fmt.Errorf("OFA dataset %q: want uniform-SIZE-seedSEED or file:PATH", s)
+	return DatasetSpec{}, fmt.Errorf("OFA dataset %q: want ofa-SIZE-seedSEED, uniform-SIZE-seedSEED or file:PATH", s)
 }
 
 // Archs materialises the dataset.
 func (d DatasetSpec) Archs() ([]ofa.Arch, error) {
-	if d.File != "" {
+	switch {
+	case d.File != "":
 		return ReadArchFile(d.File)
+	case d.Sampler == SamplerOFA:
+		return OFAArchs(d.Size, d.Seed)
+	case d.Sampler == SamplerUniform:
+		return UniformArchs(d.Size, d.Seed)
 	}
-	return UniformArchs(d.Size, d.Seed)
+	return nil, fmt.Errorf("OFA dataset: unknown sampler %q (want ofa or uniform)", d.Sampler)
 }
 
 // MaskPrefix is the attention-mask part of the space description: the

@@ -1,6 +1,7 @@
 package mbv3
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -276,5 +277,33 @@ func TestXRegressor(t *testing.T) {
 		if math.Abs(fd-float64(gd[k])) > 2e-2*math.Max(1, math.Abs(fd)) {
 			t.Errorf("grad[%d] = %g, finite difference %g", k, gd[k], fd)
 		}
+	}
+}
+
+func TestOracle(t *testing.T) {
+	p := loadPredictor(t)
+	tb := loadTable(t)
+	o := NewOracle(p)
+	if !strings.Contains(o.Name(), "surrogate") || !strings.Contains(o.Note(), "SURROGATE") {
+		t.Fatalf("oracle must say it is a surrogate: %q / %q", o.Name(), o.Note())
+	}
+	row, _ := tb.ByID(51) // r = 224 reference output
+	res, err := o.Evaluate(context.Background(), []string{row.ArchStr, "not-an-arch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].OK || math.Abs(res[0].Acc-82.36082196235657) > 1e-3 {
+		t.Fatalf("oracle on id 51: %+v", res[0])
+	}
+	if res[1].OK || res[1].Err == "" {
+		t.Fatalf("bad string scored: %+v", res[1])
+	}
+	if o.Calls() != 2 {
+		t.Fatalf("calls %d", o.Calls())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := o.Evaluate(ctx, []string{row.ArchStr}); err == nil {
+		t.Fatal("cancelled context accepted")
 	}
 }

@@ -115,3 +115,20 @@ func BenchmarkKernel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBlocking sweeps the K and M block sizes (single worker) on the
+// model's two big products, for re-tuning blockK/blockM on a new machine.
+func BenchmarkBlocking(b *testing.B) {
+	for _, s := range benchShapes[1:3] {
+		rng := rand.New(rand.NewPCG(1, 2))
+		a, bm, c := randSlice(rng, s.m*s.k), randSlice(rng, s.k*s.n), make([]float32, s.m*s.n)
+		for _, tn := range [][2]int{{256, 144}, {256, 72}, {256, 288}, {384, 96}, {192, 192}, {512, 72}} {
+			b.Run(fmt.Sprintf("%s/kc%d_mc%d", s.name, tn[0], tn[1]), func(b *testing.B) {
+				impl := Implementation{Workers: 1, tune: tn}
+				measure(b, 2*float64(s.m*s.n*s.k), func() {
+					impl.Sgemm(blas.NoTrans, blas.Trans, s.m, s.n, s.k, 1, a, s.k, bm, s.k, 0, c, s.n)
+				})
+			})
+		}
+	}
+}

@@ -53,8 +53,8 @@ func (impl Implementation) SgemmBiasAct(tA, tB blas.Transpose, m, n, k int, alph
 	impl.gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, act)
 }
 
-// epilogue applies row = act(row + bias) in place; bias may be nil.
-func epilogue(row, bias []float32, act Activation) {
+// epilogueGo applies row = act(row + bias) in place; bias may be nil.
+func epilogueGo(row, bias []float32, act Activation) {
 	if bias != nil {
 		bias = bias[:len(row)]
 		for j := range row {
@@ -81,46 +81,39 @@ func epilogue(row, bias []float32, act Activation) {
 	}
 }
 
-// expf is exp for float32 arguments, accurate to a few ulp: 2^n * e^r with
-// |r| <= ln2/2 and a degree-6 polynomial for e^r.
+// expf is exp for float32 arguments to about 2 ulp, the same algorithm as
+// the vector epilogue (Cephes): 2^n * e^r with n = floor(x*log2e + 1/2),
+// r = x - n*ln2 in two parts, e^r = 1 + r + r^2*P(r). Arguments are clamped
+// to [-87.34, 88.38], so results stay within [1.2e-38, 2.4e38] (normal
+// floats; the activations only need exp of non-positive arguments or of
+// arguments where 1+exp(-x) saturates anyway). NaN stays NaN.
 func expf(x float32) float32 {
-	switch {
-	case x > 88.72283:
-		return float32(math.Inf(1))
-	case x < -103.97208:
-		return 0
-	case x != x:
+	if x != x {
 		return x
 	}
+	x = min(max(x, -87.33654), 88.3762626647949)
 	const (
 		log2e = 1.44269504088896341
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
+		c1    = 0.693359375
+		c2    = -2.12194440e-4
 	)
-	n := float32(math.Floor(float64(x*log2e + 0.5)))
-	r := x - n*ln2hi - n*ln2lo
-	p := float32(1.0 / 720)
-	p = p*r + 1.0/120
-	p = p*r + 1.0/24
-	p = p*r + 1.0/6
-	p = p*r + 0.5
-	p = p*r + 1
-	p = p*r + 1
-	ni := int32(n)
-	if ni > 127 {
-		return p * 2 * math.Float32frombits(uint32(ni-1+127)<<23)
-	}
-	if ni < -126 {
-		// Subnormal result: scale in two steps.
-		return p * math.Float32frombits(uint32(ni+126+127)<<23) * math.Float32frombits(1<<23)
-	}
-	return p * math.Float32frombits(uint32(ni+127)<<23)
+	fx := float32(math.Floor(float64(x*log2e + 0.5)))
+	r := x - fx*c1
+	r -= fx * c2
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	p = p*(r*r) + r + 1
+	return p * math.Float32frombits(uint32(int32(fx)+127)<<23)
 }
 
-// expm1f is exp(x)-1 for x <= 0, accurate near zero.
+// expm1f is exp(x)-1 for x <= 0, accurate near zero: a series above -0.5,
+// expf(x)-1 below (the same split as the vector epilogue).
 func expm1f(x float32) float32 {
 	if x > -0.5 {
-		// Taylor series; |x| < 0.5 needs terms up to x^10 for float32.
 		p := float32(1.0 / 3628800)
 		p = p*x + 1.0/362880
 		p = p*x + 1.0/40320

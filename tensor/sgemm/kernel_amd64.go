@@ -38,6 +38,32 @@ func packB16T(k int, src *float32, ld int, dst *float32)
 //go:noescape
 func packA6N(k int, src *float32, ld int, dst *float32)
 
+// epilogueAVX2 applies x[i] = act(x[i] + bias[i]) for i < n&^7 (bias may
+// be nil; act is an Activation), with the same exp algorithm as expf.
+//
+//go:noescape
+func epilogueAVX2(x, bias *float32, n, act int)
+
+// epilogueVec is the AVX2 epilogue with a scalar tail.
+func epilogueVec(row, bias []float32, act Activation) {
+	n8 := len(row) &^ 7
+	if n8 > 0 {
+		var bp *float32
+		if bias != nil {
+			bias = bias[:len(row)]
+			bp = unsafe.SliceData(bias)
+		}
+		epilogueAVX2(unsafe.SliceData(row), bp, n8, int(act))
+	}
+	if n8 < len(row) {
+		var bt []float32
+		if bias != nil {
+			bt = bias[n8:len(row)]
+		}
+		epilogueGo(row[n8:], bt, act)
+	}
+}
+
 var (
 	avx2Kernel6x16 = &kernel{name: "avx2-fma-6x16", mr: 6, nr: 16, fn: func(k int, a []float32, rs, cs int, b, c []float32, ldc int, alpha, beta float32) {
 		_ = a[5*rs+(k-1)*cs]
@@ -60,13 +86,14 @@ var (
 			_ = dst[6*k-1]
 			packA6N(k, unsafe.SliceData(src), ld, unsafe.SliceData(dst))
 		},
+		epi: epilogueVec,
 	}
 	avx2Kernel4x24 = &kernel{name: "avx2-fma-4x24", mr: 4, nr: 24, fn: func(k int, a []float32, rs, cs int, b, c []float32, ldc int, alpha, beta float32) {
 		_ = a[3*rs+(k-1)*cs]
 		_ = b[24*k-1]
 		_ = c[3*ldc+23]
 		kernelAVX2x4x24(k, unsafe.SliceData(a), rs, cs, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
-	}}
+	}, epi: epilogueVec}
 )
 
 func init() {

@@ -664,3 +664,346 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+DATA epiconst<>+0(SB)/4, $0xc2aeac4f
+DATA epiconst<>+4(SB)/4, $0xc2aeac4f
+DATA epiconst<>+8(SB)/4, $0xc2aeac4f
+DATA epiconst<>+12(SB)/4, $0xc2aeac4f
+DATA epiconst<>+16(SB)/4, $0xc2aeac4f
+DATA epiconst<>+20(SB)/4, $0xc2aeac4f
+DATA epiconst<>+24(SB)/4, $0xc2aeac4f
+DATA epiconst<>+28(SB)/4, $0xc2aeac4f
+DATA epiconst<>+32(SB)/4, $0x42b0c0a5
+DATA epiconst<>+36(SB)/4, $0x42b0c0a5
+DATA epiconst<>+40(SB)/4, $0x42b0c0a5
+DATA epiconst<>+44(SB)/4, $0x42b0c0a5
+DATA epiconst<>+48(SB)/4, $0x42b0c0a5
+DATA epiconst<>+52(SB)/4, $0x42b0c0a5
+DATA epiconst<>+56(SB)/4, $0x42b0c0a5
+DATA epiconst<>+60(SB)/4, $0x42b0c0a5
+DATA epiconst<>+64(SB)/4, $0x3fb8aa3b
+DATA epiconst<>+68(SB)/4, $0x3fb8aa3b
+DATA epiconst<>+72(SB)/4, $0x3fb8aa3b
+DATA epiconst<>+76(SB)/4, $0x3fb8aa3b
+DATA epiconst<>+80(SB)/4, $0x3fb8aa3b
+DATA epiconst<>+84(SB)/4, $0x3fb8aa3b
+DATA epiconst<>+88(SB)/4, $0x3fb8aa3b
+DATA epiconst<>+92(SB)/4, $0x3fb8aa3b
+DATA epiconst<>+96(SB)/4, $0x3f000000
+DATA epiconst<>+100(SB)/4, $0x3f000000
+DATA epiconst<>+104(SB)/4, $0x3f000000
+DATA epiconst<>+108(SB)/4, $0x3f000000
+DATA epiconst<>+112(SB)/4, $0x3f000000
+DATA epiconst<>+116(SB)/4, $0x3f000000
+DATA epiconst<>+120(SB)/4, $0x3f000000
+DATA epiconst<>+124(SB)/4, $0x3f000000
+DATA epiconst<>+128(SB)/4, $0x3f318000
+DATA epiconst<>+132(SB)/4, $0x3f318000
+DATA epiconst<>+136(SB)/4, $0x3f318000
+DATA epiconst<>+140(SB)/4, $0x3f318000
+DATA epiconst<>+144(SB)/4, $0x3f318000
+DATA epiconst<>+148(SB)/4, $0x3f318000
+DATA epiconst<>+152(SB)/4, $0x3f318000
+DATA epiconst<>+156(SB)/4, $0x3f318000
+DATA epiconst<>+160(SB)/4, $0xb95e8083
+DATA epiconst<>+164(SB)/4, $0xb95e8083
+DATA epiconst<>+168(SB)/4, $0xb95e8083
+DATA epiconst<>+172(SB)/4, $0xb95e8083
+DATA epiconst<>+176(SB)/4, $0xb95e8083
+DATA epiconst<>+180(SB)/4, $0xb95e8083
+DATA epiconst<>+184(SB)/4, $0xb95e8083
+DATA epiconst<>+188(SB)/4, $0xb95e8083
+DATA epiconst<>+192(SB)/4, $0x39506967
+DATA epiconst<>+196(SB)/4, $0x39506967
+DATA epiconst<>+200(SB)/4, $0x39506967
+DATA epiconst<>+204(SB)/4, $0x39506967
+DATA epiconst<>+208(SB)/4, $0x39506967
+DATA epiconst<>+212(SB)/4, $0x39506967
+DATA epiconst<>+216(SB)/4, $0x39506967
+DATA epiconst<>+220(SB)/4, $0x39506967
+DATA epiconst<>+224(SB)/4, $0x3ab743ce
+DATA epiconst<>+228(SB)/4, $0x3ab743ce
+DATA epiconst<>+232(SB)/4, $0x3ab743ce
+DATA epiconst<>+236(SB)/4, $0x3ab743ce
+DATA epiconst<>+240(SB)/4, $0x3ab743ce
+DATA epiconst<>+244(SB)/4, $0x3ab743ce
+DATA epiconst<>+248(SB)/4, $0x3ab743ce
+DATA epiconst<>+252(SB)/4, $0x3ab743ce
+DATA epiconst<>+256(SB)/4, $0x3c088908
+DATA epiconst<>+260(SB)/4, $0x3c088908
+DATA epiconst<>+264(SB)/4, $0x3c088908
+DATA epiconst<>+268(SB)/4, $0x3c088908
+DATA epiconst<>+272(SB)/4, $0x3c088908
+DATA epiconst<>+276(SB)/4, $0x3c088908
+DATA epiconst<>+280(SB)/4, $0x3c088908
+DATA epiconst<>+284(SB)/4, $0x3c088908
+DATA epiconst<>+288(SB)/4, $0x3d2aa9c1
+DATA epiconst<>+292(SB)/4, $0x3d2aa9c1
+DATA epiconst<>+296(SB)/4, $0x3d2aa9c1
+DATA epiconst<>+300(SB)/4, $0x3d2aa9c1
+DATA epiconst<>+304(SB)/4, $0x3d2aa9c1
+DATA epiconst<>+308(SB)/4, $0x3d2aa9c1
+DATA epiconst<>+312(SB)/4, $0x3d2aa9c1
+DATA epiconst<>+316(SB)/4, $0x3d2aa9c1
+DATA epiconst<>+320(SB)/4, $0x3e2aaaaa
+DATA epiconst<>+324(SB)/4, $0x3e2aaaaa
+DATA epiconst<>+328(SB)/4, $0x3e2aaaaa
+DATA epiconst<>+332(SB)/4, $0x3e2aaaaa
+DATA epiconst<>+336(SB)/4, $0x3e2aaaaa
+DATA epiconst<>+340(SB)/4, $0x3e2aaaaa
+DATA epiconst<>+344(SB)/4, $0x3e2aaaaa
+DATA epiconst<>+348(SB)/4, $0x3e2aaaaa
+DATA epiconst<>+352(SB)/4, $0x3f000000
+DATA epiconst<>+356(SB)/4, $0x3f000000
+DATA epiconst<>+360(SB)/4, $0x3f000000
+DATA epiconst<>+364(SB)/4, $0x3f000000
+DATA epiconst<>+368(SB)/4, $0x3f000000
+DATA epiconst<>+372(SB)/4, $0x3f000000
+DATA epiconst<>+376(SB)/4, $0x3f000000
+DATA epiconst<>+380(SB)/4, $0x3f000000
+DATA epiconst<>+384(SB)/4, $0x3f800000
+DATA epiconst<>+388(SB)/4, $0x3f800000
+DATA epiconst<>+392(SB)/4, $0x3f800000
+DATA epiconst<>+396(SB)/4, $0x3f800000
+DATA epiconst<>+400(SB)/4, $0x3f800000
+DATA epiconst<>+404(SB)/4, $0x3f800000
+DATA epiconst<>+408(SB)/4, $0x3f800000
+DATA epiconst<>+412(SB)/4, $0x3f800000
+DATA epiconst<>+416(SB)/4, $0x0000007f
+DATA epiconst<>+420(SB)/4, $0x0000007f
+DATA epiconst<>+424(SB)/4, $0x0000007f
+DATA epiconst<>+428(SB)/4, $0x0000007f
+DATA epiconst<>+432(SB)/4, $0x0000007f
+DATA epiconst<>+436(SB)/4, $0x0000007f
+DATA epiconst<>+440(SB)/4, $0x0000007f
+DATA epiconst<>+444(SB)/4, $0x0000007f
+DATA epiconst<>+448(SB)/4, $0xbf000000
+DATA epiconst<>+452(SB)/4, $0xbf000000
+DATA epiconst<>+456(SB)/4, $0xbf000000
+DATA epiconst<>+460(SB)/4, $0xbf000000
+DATA epiconst<>+464(SB)/4, $0xbf000000
+DATA epiconst<>+468(SB)/4, $0xbf000000
+DATA epiconst<>+472(SB)/4, $0xbf000000
+DATA epiconst<>+476(SB)/4, $0xbf000000
+DATA epiconst<>+480(SB)/4, $0x3493f27e
+DATA epiconst<>+484(SB)/4, $0x3493f27e
+DATA epiconst<>+488(SB)/4, $0x3493f27e
+DATA epiconst<>+492(SB)/4, $0x3493f27e
+DATA epiconst<>+496(SB)/4, $0x3493f27e
+DATA epiconst<>+500(SB)/4, $0x3493f27e
+DATA epiconst<>+504(SB)/4, $0x3493f27e
+DATA epiconst<>+508(SB)/4, $0x3493f27e
+DATA epiconst<>+512(SB)/4, $0x3638ef1d
+DATA epiconst<>+516(SB)/4, $0x3638ef1d
+DATA epiconst<>+520(SB)/4, $0x3638ef1d
+DATA epiconst<>+524(SB)/4, $0x3638ef1d
+DATA epiconst<>+528(SB)/4, $0x3638ef1d
+DATA epiconst<>+532(SB)/4, $0x3638ef1d
+DATA epiconst<>+536(SB)/4, $0x3638ef1d
+DATA epiconst<>+540(SB)/4, $0x3638ef1d
+DATA epiconst<>+544(SB)/4, $0x37d00d01
+DATA epiconst<>+548(SB)/4, $0x37d00d01
+DATA epiconst<>+552(SB)/4, $0x37d00d01
+DATA epiconst<>+556(SB)/4, $0x37d00d01
+DATA epiconst<>+560(SB)/4, $0x37d00d01
+DATA epiconst<>+564(SB)/4, $0x37d00d01
+DATA epiconst<>+568(SB)/4, $0x37d00d01
+DATA epiconst<>+572(SB)/4, $0x37d00d01
+DATA epiconst<>+576(SB)/4, $0x39500d01
+DATA epiconst<>+580(SB)/4, $0x39500d01
+DATA epiconst<>+584(SB)/4, $0x39500d01
+DATA epiconst<>+588(SB)/4, $0x39500d01
+DATA epiconst<>+592(SB)/4, $0x39500d01
+DATA epiconst<>+596(SB)/4, $0x39500d01
+DATA epiconst<>+600(SB)/4, $0x39500d01
+DATA epiconst<>+604(SB)/4, $0x39500d01
+DATA epiconst<>+608(SB)/4, $0x3ab60b61
+DATA epiconst<>+612(SB)/4, $0x3ab60b61
+DATA epiconst<>+616(SB)/4, $0x3ab60b61
+DATA epiconst<>+620(SB)/4, $0x3ab60b61
+DATA epiconst<>+624(SB)/4, $0x3ab60b61
+DATA epiconst<>+628(SB)/4, $0x3ab60b61
+DATA epiconst<>+632(SB)/4, $0x3ab60b61
+DATA epiconst<>+636(SB)/4, $0x3ab60b61
+DATA epiconst<>+640(SB)/4, $0x3c088889
+DATA epiconst<>+644(SB)/4, $0x3c088889
+DATA epiconst<>+648(SB)/4, $0x3c088889
+DATA epiconst<>+652(SB)/4, $0x3c088889
+DATA epiconst<>+656(SB)/4, $0x3c088889
+DATA epiconst<>+660(SB)/4, $0x3c088889
+DATA epiconst<>+664(SB)/4, $0x3c088889
+DATA epiconst<>+668(SB)/4, $0x3c088889
+DATA epiconst<>+672(SB)/4, $0x3d2aaaab
+DATA epiconst<>+676(SB)/4, $0x3d2aaaab
+DATA epiconst<>+680(SB)/4, $0x3d2aaaab
+DATA epiconst<>+684(SB)/4, $0x3d2aaaab
+DATA epiconst<>+688(SB)/4, $0x3d2aaaab
+DATA epiconst<>+692(SB)/4, $0x3d2aaaab
+DATA epiconst<>+696(SB)/4, $0x3d2aaaab
+DATA epiconst<>+700(SB)/4, $0x3d2aaaab
+DATA epiconst<>+704(SB)/4, $0x3e2aaaab
+DATA epiconst<>+708(SB)/4, $0x3e2aaaab
+DATA epiconst<>+712(SB)/4, $0x3e2aaaab
+DATA epiconst<>+716(SB)/4, $0x3e2aaaab
+DATA epiconst<>+720(SB)/4, $0x3e2aaaab
+DATA epiconst<>+724(SB)/4, $0x3e2aaaab
+DATA epiconst<>+728(SB)/4, $0x3e2aaaab
+DATA epiconst<>+732(SB)/4, $0x3e2aaaab
+DATA epiconst<>+736(SB)/4, $0x3f000000
+DATA epiconst<>+740(SB)/4, $0x3f000000
+DATA epiconst<>+744(SB)/4, $0x3f000000
+DATA epiconst<>+748(SB)/4, $0x3f000000
+DATA epiconst<>+752(SB)/4, $0x3f000000
+DATA epiconst<>+756(SB)/4, $0x3f000000
+DATA epiconst<>+760(SB)/4, $0x3f000000
+DATA epiconst<>+764(SB)/4, $0x3f000000
+DATA epiconst<>+768(SB)/4, $0x3f800000
+DATA epiconst<>+772(SB)/4, $0x3f800000
+DATA epiconst<>+776(SB)/4, $0x3f800000
+DATA epiconst<>+780(SB)/4, $0x3f800000
+DATA epiconst<>+784(SB)/4, $0x3f800000
+DATA epiconst<>+788(SB)/4, $0x3f800000
+DATA epiconst<>+792(SB)/4, $0x3f800000
+DATA epiconst<>+796(SB)/4, $0x3f800000
+DATA epiconst<>+800(SB)/4, $0x00000000
+DATA epiconst<>+804(SB)/4, $0x00000000
+DATA epiconst<>+808(SB)/4, $0x00000000
+DATA epiconst<>+812(SB)/4, $0x00000000
+DATA epiconst<>+816(SB)/4, $0x00000000
+DATA epiconst<>+820(SB)/4, $0x00000000
+DATA epiconst<>+824(SB)/4, $0x00000000
+DATA epiconst<>+828(SB)/4, $0x00000000
+GLOBL epiconst<>(SB), RODATA|NOPTR, $832
+
+// func epilogueAVX2(x, bias *float32, n, act int)
+TEXT ·epilogueAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), DI
+	MOVQ bias+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JEQ done
+	MOVQ $32, R9
+	TESTQ SI, SI
+	JNE hasbias
+	LEAQ epiconst<>+800(SB), SI
+	XORQ R9, R9
+hasbias:
+	MOVQ act+24(FP), AX
+	CMPQ AX, $0
+	JEQ none
+	CMPQ AX, $1
+	JEQ relu
+	CMPQ AX, $2
+	JEQ elu
+	CMPQ AX, $3
+	JEQ silu
+	JMP done
+none:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVAPS Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNE none
+	JMP done
+relu:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VXORPS Y7, Y7, Y7
+	VMAXPS Y0, Y7, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNE relu
+	JMP done
+elu:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS epiconst<>+0(SB), Y2
+	VMAXPS Y0, Y2, Y1
+	VMOVUPS epiconst<>+32(SB), Y2
+	VMINPS Y1, Y2, Y1
+	VMOVUPS epiconst<>+64(SB), Y3
+	VMOVAPS Y1, Y2
+	VFMADD213PS epiconst<>+96(SB), Y3, Y2
+	VROUNDPS $1, Y2, Y2
+	VFNMADD231PS epiconst<>+128(SB), Y2, Y1
+	VFNMADD231PS epiconst<>+160(SB), Y2, Y1
+	VMOVUPS epiconst<>+192(SB), Y3
+	VFMADD213PS epiconst<>+224(SB), Y1, Y3
+	VFMADD213PS epiconst<>+256(SB), Y1, Y3
+	VFMADD213PS epiconst<>+288(SB), Y1, Y3
+	VFMADD213PS epiconst<>+320(SB), Y1, Y3
+	VFMADD213PS epiconst<>+352(SB), Y1, Y3
+	VMULPS Y1, Y1, Y4
+	VFMADD213PS Y1, Y4, Y3
+	VADDPS epiconst<>+384(SB), Y3, Y3
+	VCVTTPS2DQ Y2, Y2
+	VPADDD epiconst<>+416(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y2, Y3, Y1
+	VSUBPS epiconst<>+384(SB), Y1, Y1
+	VMOVUPS epiconst<>+480(SB), Y5
+	VFMADD213PS epiconst<>+512(SB), Y0, Y5
+	VFMADD213PS epiconst<>+544(SB), Y0, Y5
+	VFMADD213PS epiconst<>+576(SB), Y0, Y5
+	VFMADD213PS epiconst<>+608(SB), Y0, Y5
+	VFMADD213PS epiconst<>+640(SB), Y0, Y5
+	VFMADD213PS epiconst<>+672(SB), Y0, Y5
+	VFMADD213PS epiconst<>+704(SB), Y0, Y5
+	VFMADD213PS epiconst<>+736(SB), Y0, Y5
+	VFMADD213PS epiconst<>+768(SB), Y0, Y5
+	VMULPS Y0, Y5, Y5
+	VCMPPS $0x1e, epiconst<>+448(SB), Y0, Y6
+	VBLENDVPS Y6, Y5, Y1, Y1
+	VXORPS Y7, Y7, Y7
+	VCMPPS $0x1e, Y7, Y0, Y6
+	VBLENDVPS Y6, Y0, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNE elu
+	JMP done
+silu:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VXORPS Y7, Y7, Y7
+	VSUBPS Y0, Y7, Y8
+	VMOVUPS epiconst<>+0(SB), Y2
+	VMAXPS Y8, Y2, Y1
+	VMOVUPS epiconst<>+32(SB), Y2
+	VMINPS Y1, Y2, Y1
+	VMOVUPS epiconst<>+64(SB), Y3
+	VMOVAPS Y1, Y2
+	VFMADD213PS epiconst<>+96(SB), Y3, Y2
+	VROUNDPS $1, Y2, Y2
+	VFNMADD231PS epiconst<>+128(SB), Y2, Y1
+	VFNMADD231PS epiconst<>+160(SB), Y2, Y1
+	VMOVUPS epiconst<>+192(SB), Y3
+	VFMADD213PS epiconst<>+224(SB), Y1, Y3
+	VFMADD213PS epiconst<>+256(SB), Y1, Y3
+	VFMADD213PS epiconst<>+288(SB), Y1, Y3
+	VFMADD213PS epiconst<>+320(SB), Y1, Y3
+	VFMADD213PS epiconst<>+352(SB), Y1, Y3
+	VMULPS Y1, Y1, Y4
+	VFMADD213PS Y1, Y4, Y3
+	VADDPS epiconst<>+384(SB), Y3, Y3
+	VCVTTPS2DQ Y2, Y2
+	VPADDD epiconst<>+416(SB), Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y2, Y3, Y1
+	VADDPS epiconst<>+384(SB), Y1, Y1
+	VDIVPS Y1, Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNE silu
+	JMP done
+done:
+	VZEROUPPER
+	RET

@@ -1,7 +1,7 @@
 package sgemm
 
 // goKernel is the portable micro-kernel: a 4x4 tile held in scalars.
-var goKernel = &kernel{name: "go-4x4", mr: 4, nr: 4, fn: kernelGo4x4}
+var goKernel = &kernel{name: "go-4x4", mr: 4, nr: 4, fn: kernelGo4x4, epi: epilogueGo}
 
 // kernelGo4x4 computes the 4x4 tile C = alpha*A*Bp + beta*C, where element
 // (r, p) of the A panel is a[r*rs+p*cs] and Bp holds k groups of 4 values

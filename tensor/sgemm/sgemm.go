@@ -50,6 +50,8 @@ type kernel struct {
 	// copies k rows of nr values (src[q*ld+j]); packBT and packAN gather
 	// dst[q*n+j] = src[j*ld+q] for n = nr resp. mr, with k a multiple of 8.
 	packBN, packBT, packAN func(k int, src []float32, ld int, dst []float32)
+	// epi applies row = act(row + bias) (bias may be nil).
+	epi func(row, bias []float32, act Activation)
 }
 
 var (
@@ -85,6 +87,8 @@ type Implementation struct {
 	// packA overrides the A-packing heuristic (tests): 1 packs every panel,
 	// -1 only partial ones, 0 decides by shape.
 	packA int
+	// tune overrides blockK and blockM when tune[0] > 0 (benchmarks).
+	tune [2]int
 }
 
 var _ blas.Float32Level3 = Implementation{}
@@ -184,12 +188,15 @@ func (impl Implementation) gemm(tA, tB blas.Transpose, m, n, k int, alpha float3
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
 			scaleRow(row, beta)
-			epilogue(row, bias, act)
+			if bias != nil || act != None {
+				impl.kernel().epi(row, bias, act)
+			}
 		}
 		return
 	}
 
-	p := &problem{
+	ws := workspaces.Get().(*workspace)
+	ws.p = problem{
 		transA: transA, transB: transB,
 		m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
@@ -197,12 +204,15 @@ func (impl Implementation) gemm(tA, tB blas.Transpose, m, n, k int, alpha float3
 		bias: bias, act: act,
 		kern:      impl.kernel(),
 		packAMode: impl.packA,
+		tune:      impl.tune,
 	}
 	workers := impl.workers()
 	if m*n*k < minParallelWork && !impl.forceParallel {
 		workers = 1
 	}
-	p.run(workers)
+	ws.p.run(ws, workers)
+	ws.p = problem{} // drop references to the caller's slices
+	workspaces.Put(ws)
 }
 
 func checkTrans(t blas.Transpose) bool {
@@ -252,12 +262,25 @@ type problem struct {
 	nPanelsChunk int  // B column panels per N chunk
 	packAllA     bool // pack every A panel (else only partial ones)
 	packAMode    int  // Implementation.packA
+	tune         [2]int
+
+	// Current round (N block jc, K block pc).
+	jc, pc, kb  int
+	bPanels     int // B panels in this N block
+	roundChunks int // N chunks in this N block
+	betaNow     float32
+	last        bool // last K block: apply the epilogue
+	packedB     []float32
 }
 
-// workspace holds the packing buffers of one call.
+// workspace holds the state and packing buffers of one call; it is pooled
+// so that a call allocates nothing on the single-worker path.
 type workspace struct {
-	b []float32   // packed B block, shared by all workers
-	a [][]float32 // packed A block, one per worker
+	p    problem
+	b    []float32   // packed B block, shared by all workers
+	a    [][]float32 // packed A block, one per worker
+	next atomic.Int64
+	wg   sync.WaitGroup
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -271,11 +294,15 @@ func grow(s []float32, n int) []float32 {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-func (p *problem) run(workers int) {
+func (p *problem) run(ws *workspace, workers int) {
 	mr, nr := p.kern.mr, p.kern.nr
 
 	// Equal K blocks no larger than blockK.
-	p.kc = ceilDiv(p.k, ceilDiv(p.k, blockK))
+	bk, bm := blockK, blockM
+	if p.tune[0] > 0 {
+		bk, bm = p.tune[0], p.tune[1]
+	}
+	p.kc = ceilDiv(p.k, ceilDiv(p.k, bk))
 	nPanelsAll := ceilDiv(p.n, nr)
 	p.ncb = min(ceilDiv(blockN, nr), nPanelsAll) * nr
 	nPanelsBlk := p.ncb / nr
@@ -283,7 +310,7 @@ func (p *problem) run(workers int) {
 	// M blocks: about blockM rows each, their count rounded up to a multiple
 	// of the workers so the dynamic schedule ends evenly.
 	mPanels := ceilDiv(p.m, mr)
-	mBlocks := ceilDiv(mPanels, blockM/mr)
+	mBlocks := ceilDiv(mPanels, max(1, bm/mr))
 	if workers > 1 {
 		mBlocks = min(ceilDiv(mBlocks, workers)*workers, mPanels)
 	}
@@ -304,8 +331,6 @@ func (p *problem) run(workers int) {
 		p.packAllA = p.packAMode > 0
 	}
 
-	ws := workspaces.Get().(*workspace)
-	defer workspaces.Put(ws)
 	ws.b = grow(ws.b, p.kc*p.ncb)
 	for len(ws.a) < workers {
 		ws.a = append(ws.a, nil)
@@ -314,88 +339,90 @@ func (p *problem) run(workers int) {
 		ws.a[w] = grow(ws.a[w], p.kc*p.panelsPerBlk*mr)
 	}
 
-	for jc := 0; jc < p.n; jc += p.ncb {
-		nb := min(p.ncb, p.n-jc)
-		bPanels := ceilDiv(nb, nr)
-		for pc := 0; pc < p.k; pc += p.kc {
-			kb := min(p.kc, p.k-pc)
-			beta := p.beta
-			if pc > 0 {
-				beta = 1
+	for p.jc = 0; p.jc < p.n; p.jc += p.ncb {
+		p.bPanels = ceilDiv(min(p.ncb, p.n-p.jc), nr)
+		for p.pc = 0; p.pc < p.k; p.pc += p.kc {
+			p.kb = min(p.kc, p.k-p.pc)
+			p.betaNow = p.beta
+			if p.pc > 0 {
+				p.betaNow = 1
 			}
-			last := pc+kb == p.k
-			packedB := ws.b[:kb*bPanels*nr]
-
-			// Phase 1: pack B, panels shared out in groups.
-			const bGroup = 8
-			var next atomic.Int64
-			parallel(workers, func(int) {
-				for {
-					g := int(next.Add(1)) - 1
-					lo := g * bGroup
-					if lo >= bPanels {
-						return
-					}
-					for jp := lo; jp < min(lo+bGroup, bPanels); jp++ {
-						j0 := jc + jp*nr
-						p.packB(packedB[jp*kb*nr:(jp+1)*kb*nr], pc, kb, j0, min(nr, p.n-j0))
-					}
-				}
-			})
-
-			// Phase 2: (M block, N chunk) tasks.
-			nChunks := ceilDiv(bPanels, p.nPanelsChunk)
-			tasks := p.mBlocks * nChunks
-			next.Store(0)
-			parallel(workers, func(w int) {
-				bufA := ws.a[w]
-				packedFor := -1
-				for {
-					t := int(next.Add(1)) - 1
-					if t >= tasks {
-						return
-					}
-					ib, chunk := t/nChunks, t%nChunks
-					i0 := ib * p.panelsPerBlk * mr
-					mb := min(p.panelsPerBlk*mr, p.m-i0)
-					jp0 := chunk * p.nPanelsChunk
-					jp1 := min(jp0+p.nPanelsChunk, bPanels)
-					if packedFor != ib {
-						// Full row panels are read in place unless there are
-						// enough B panels to amortise packing them; a
-						// partial last panel is always packed (zero rows).
-						aPanels := ceilDiv(mb, mr)
-						for ip := 0; ip < aPanels; ip++ {
-							r0 := i0 + ip*mr
-							if rows := min(mr, p.m-r0); rows < mr || p.packAllA {
-								p.packA(bufA[ip*kb*mr:(ip+1)*kb*mr], pc, kb, r0, rows)
-							}
-						}
-						packedFor = ib
-					}
-					p.macro(bufA, packedB, kb, pc, i0, mb, jc, jp0, jp1, beta, last)
-				}
-			})
+			p.last = p.pc+p.kb == p.k
+			p.packedB = ws.b[:p.kb*p.bPanels*nr]
+			p.roundChunks = ceilDiv(p.bPanels, p.nPanelsChunk)
+			p.parallel(ws, workers, phasePackB)
+			p.parallel(ws, workers, phaseCompute)
 		}
 	}
 }
 
-// parallel runs f(0..workers-1), f(0) on the calling goroutine.
-func parallel(workers int, f func(w int)) {
-	if workers == 1 {
-		f(0)
-		return
+// Phases of one (N block, K block) round.
+const (
+	phasePackB   = iota // pack B panels, shared out in groups
+	phaseCompute        // (M block, N chunk) tasks
+)
+
+// parallel runs one phase on workers goroutines (the caller being worker
+// 0), handing out work through ws.next.
+func (p *problem) parallel(ws *workspace, workers, phase int) {
+	ws.next.Store(0)
+	if workers > 1 {
+		ws.wg.Add(workers - 1)
+		for w := 1; w < workers; w++ {
+			go p.worker(ws, w, phase)
+		}
 	}
-	var wg sync.WaitGroup
-	wg.Add(workers - 1)
-	for w := 1; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			f(w)
-		}()
+	p.phase(ws, 0, phase)
+	ws.wg.Wait()
+}
+
+func (p *problem) worker(ws *workspace, w, phase int) {
+	defer ws.wg.Done()
+	p.phase(ws, w, phase)
+}
+
+func (p *problem) phase(ws *workspace, w, phase int) {
+	mr, nr, kb := p.kern.mr, p.kern.nr, p.kb
+	if phase == phasePackB {
+		const group = 8
+		for {
+			lo := (int(ws.next.Add(1)) - 1) * group
+			if lo >= p.bPanels {
+				return
+			}
+			for jp := lo; jp < min(lo+group, p.bPanels); jp++ {
+				j0 := p.jc + jp*nr
+				p.packB(p.packedB[jp*kb*nr:(jp+1)*kb*nr], p.pc, kb, j0, min(nr, p.n-j0))
+			}
+		}
 	}
-	f(0)
-	wg.Wait()
+	bufA := ws.a[w]
+	packedFor := -1
+	tasks := p.mBlocks * p.roundChunks
+	for {
+		t := int(ws.next.Add(1)) - 1
+		if t >= tasks {
+			return
+		}
+		ib, chunk := t/p.roundChunks, t%p.roundChunks
+		i0 := ib * p.panelsPerBlk * mr
+		mb := min(p.panelsPerBlk*mr, p.m-i0)
+		jp0 := chunk * p.nPanelsChunk
+		jp1 := min(jp0+p.nPanelsChunk, p.bPanels)
+		if packedFor != ib {
+			// Full row panels are read in place unless there are enough B
+			// panels to amortise packing them; a partial last panel is
+			// always packed (zero-padded rows).
+			for ip := 0; ip < ceilDiv(mb, mr); ip++ {
+				r0 := i0 + ip*mr
+				if rows := min(mr, p.m-r0); rows < mr || p.packAllA {
+					p.packA(bufA[ip*kb*mr:(ip+1)*kb*mr], p.pc, kb, r0, rows)
+				}
+			}
+			packedFor = ib
+		}
+		p.macro(bufA, p.packedB, kb, p.pc, i0, mb, p.jc, jp0, jp1, p.betaNow, p.last)
+	}
 }
 
 // macro multiplies the A block (rows i0..i0+mb, columns pc..pc+kb; packed
@@ -466,7 +493,7 @@ func (p *problem) tile(pa, pb []float32, kb, pc, i0, ir, jc, jp int, beta float3
 		}
 		for r := 0; r < rows; r++ {
 			o := off + r*p.ldc
-			epilogue(p.c[o:o+cols], bias, p.act)
+			p.kern.epi(p.c[o:o+cols], bias, p.act)
 		}
 	}
 }

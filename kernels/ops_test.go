@@ -1,0 +1,138 @@
+package kernels
+
+import (
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// defines returns the integer #defines of a .cu file.
+func defines(t *testing.T, file string) map[string]int {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("read %s: %v", file, err)
+	}
+	re := regexp.MustCompile(`(?m)^#define\s+(NAG_\w+)\s+(-?\d+)\s*$`)
+	out := map[string]int{}
+	for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+		v, _ := strconv.Atoi(m[2])
+		out[m[1]] = v
+	}
+	return out
+}
+
+// TestOpCodesMatchSources checks the Go op codes against the kernels' #defines.
+func TestOpCodesMatchSources(t *testing.T) {
+	ew := defines(t, "elementwise.cu")
+	red := defines(t, "reduce.cu")
+	cases := []struct {
+		def  map[string]int
+		name string
+		val  int
+	}{
+		{ew, "NAG_ADD", int(Add)}, {ew, "NAG_SUB", int(Sub)}, {ew, "NAG_MUL", int(Mul)}, {ew, "NAG_DIV", int(Div)},
+		{ew, "NAG_U_NEG", int(Neg)}, {ew, "NAG_U_EXP", int(Exp)}, {ew, "NAG_U_LOG", int(Log)},
+		{ew, "NAG_U_SQRT", int(Sqrt)}, {ew, "NAG_U_SQUARE", int(Square)}, {ew, "NAG_U_ABS", int(Abs)},
+		{ew, "NAG_U_RELU", int(ReLU)}, {ew, "NAG_U_RELU6", int(ReLU6)}, {ew, "NAG_U_SILU", int(SiLU)},
+		{ew, "NAG_U_TANH", int(Tanh)}, {ew, "NAG_U_SIGMOID", int(Sigmoid)}, {ew, "NAG_U_GELU", int(GELU)},
+		{ew, "NAG_U_ELU", int(ELU)}, {ew, "NAG_U_SCALE", int(Scale)}, {ew, "NAG_U_ADDSCALAR", int(AddScalar)},
+		{red, "NAG_R_SUM", int(ReduceSum)}, {red, "NAG_R_MEAN", int(ReduceMean)}, {red, "NAG_R_MAX", int(ReduceMax)},
+	}
+	for _, c := range cases {
+		v, ok := c.def[c.name]
+		if !ok {
+			t.Errorf("%s not defined in the CUDA sources", c.name)
+			continue
+		}
+		if v != c.val {
+			t.Errorf("%s = %d in CUDA, %d in Go", c.name, v, c.val)
+		}
+	}
+	n := 0
+	for k := range ew {
+		if strings.HasPrefix(k, "NAG_U_") {
+			n++
+		}
+	}
+	if n != 15 {
+		t.Errorf("elementwise.cu defines %d unary ops, Go knows 15", n)
+	}
+}
+
+// TestPTXCommitted checks that every .cu source has its generated PTX, whose
+// entries are the source's extern "C" __global__ kernels (stale PTX after an
+// edit is caught here; byte-exactness is CI's go generate + git diff).
+func TestPTXCommitted(t *testing.T) {
+	srcs, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kern := regexp.MustCompile(`extern "C" __global__ void(?:\s+__launch_bounds__\(\d+\))?\s+(\w+)\s*\(`)
+	entry := regexp.MustCompile(`\.entry\s+(\w+)\(`)
+	nsrc := 0
+	for _, e := range srcs {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".cu") {
+			continue
+		}
+		nsrc++
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ptx, err := os.ReadFile("ptx/" + strings.TrimSuffix(name, ".cu") + ".ptx")
+		if err != nil {
+			t.Errorf("%s has no PTX (run go generate ./kernels): %v", name, err)
+			continue
+		}
+		want := map[string]bool{}
+		for _, m := range kern.FindAllStringSubmatch(string(src), -1) {
+			want[m[1]] = true
+		}
+		got := map[string]bool{}
+		for _, m := range entry.FindAllStringSubmatch(string(ptx), -1) {
+			got[m[1]] = true
+		}
+		if len(want) == 0 {
+			t.Errorf("%s: no kernels found", name)
+		}
+		for k := range want {
+			if !got[k] {
+				t.Errorf("%s: kernel %s missing from the PTX (stale; run go generate ./kernels)", name, k)
+			}
+		}
+		for k := range got {
+			if !want[k] {
+				t.Errorf("%s: PTX has kernel %s the source lacks (stale)", name, k)
+			}
+		}
+		if !strings.Contains(string(ptx), ".target sm_80") {
+			t.Errorf("%s: PTX does not target sm_80 (compute_80)", name)
+		}
+	}
+	if nsrc < 8 {
+		t.Errorf("found %d .cu sources, want 8", nsrc)
+	}
+}
+
+func TestPtxEntriesParser(t *testing.T) {
+	// ptxEntries lives in a cuda-tagged file; the regexp above is the untagged
+	// equivalent. Check it against a hand-written PTX fragment.
+	ptx := "// comment .entry fake(\n.visible .entry ew_fill(\n\t.param .u32 ew_fill_param_0\n)\n.visible .entry sgemm_tiled(\n"
+	entry := regexp.MustCompile(`\.entry\s+(\w+)\(`)
+	var got []string
+	for _, line := range strings.Split(ptx, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "//") {
+			continue
+		}
+		for _, m := range entry.FindAllStringSubmatch(line, -1) {
+			got = append(got, m[1])
+		}
+	}
+	if strings.Join(got, ",") != "ew_fill,sgemm_tiled" {
+		t.Fatalf("entries %v, want [ew_fill sgemm_tiled]", got)
+	}
+}
