@@ -38,6 +38,10 @@ __device__ __forceinline__ float nag_bin(int op, float a, float b) {
 
 __device__ __forceinline__ float nag_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
+// Φ(x) = erfc(-x/√2)/2: accurate in both tails (1 + erf(x/√2) would cancel for
+// x << 0, where GELU = x·Φ(x) is tiny but not zero).
+__device__ __forceinline__ float nag_normcdf(float x) { return 0.5f * erfcf(-x * 0.70710678118654752f); }
+
 __device__ __forceinline__ float nag_un(int op, float x, float p) {
   switch (op) {
     case NAG_U_NEG: return -x;
@@ -51,7 +55,7 @@ __device__ __forceinline__ float nag_un(int op, float x, float p) {
     case NAG_U_SILU: return x * nag_sigmoid(x);
     case NAG_U_TANH: return tanhf(x);
     case NAG_U_SIGMOID: return nag_sigmoid(x);
-    case NAG_U_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case NAG_U_GELU: return x * nag_normcdf(x);
     case NAG_U_ELU: return x > 0.f ? x : p * expm1f(x);
     case NAG_U_SCALE: return x * p;
     default: return x + p;  // NAG_U_ADDSCALAR
@@ -71,7 +75,7 @@ __device__ __forceinline__ float nag_ungrad(int op, float v, float g, float p) {
     case NAG_U_TANH: return g * (1.0f - v * v);
     case NAG_U_SIGMOID: return g * v * (1.0f - v);
     case NAG_U_GELU: {
-      float cdf = 0.5f * (1.0f + erff(v * 0.70710678118654752f));
+      float cdf = nag_normcdf(v);
       float pdf = 0.3989422804014327f * expf(-0.5f * v * v);
       return g * (cdf + v * pdf);
     }

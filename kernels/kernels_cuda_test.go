@@ -672,3 +672,39 @@ func TestBackendSgemm(t *testing.T) {
 	be.Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, k, b, k, 0, c0, ldc)
 	near(t, "backend sgemm beta=0 (row gaps kept)", c0, want0, 1e-5, 1e-5)
 }
+
+// TestParamSetStep runs three optimiser steps of a multi-tensor parameter set
+// against optim.Adam.StepEMA on the host.
+func TestParamSetStep(t *testing.T) {
+	rng := tensor.NewRNG(16)
+	mk := func() []*autograd.Var {
+		r := tensor.NewRNG(17)
+		return []*autograd.Var{autograd.Param("a.weight", randn(r, 7, 3)), autograd.Param("a.bias", randn(r, 7)),
+			autograd.Param("b", randn(r, 1))}
+	}
+	host, devp := mk(), mk()
+	set, err := dev.NewParamSet(devp, true)
+	must(t, err)
+	t.Cleanup(set.Free)
+	adam, err := optim.NewAdam(host, 0.9, 0.999, 1e-8, 1e-4)
+	must(t, err)
+	ema, err := optim.NewEMA(host, 0.999)
+	must(t, err)
+	for step := 0; step < 3; step++ {
+		for i, p := range host {
+			g := randn(rng, p.Shape()...)
+			p.Grad = g
+			must(t, set.Grad(i).CopyFrom(g.Data()))
+		}
+		must(t, adam.StepEMA(2e-3, ema))
+		must(t, set.Step(2e-3, 0.9, 0.999, 1e-8, 1e-4, 0.999))
+	}
+	must(t, set.CopyTo(devp, false))
+	for i := range host {
+		near(t, "param set "+host[i].Name, devp[i].Value.Data(), host[i].Value.Data(), 1e-7, 1e-6)
+	}
+	must(t, set.CopyTo(devp, true))
+	for i := range host {
+		near(t, "param set ema "+host[i].Name, devp[i].Value.Data(), ema.Shadow()[i].Data(), 1e-7, 1e-6)
+	}
+}

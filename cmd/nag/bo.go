@@ -17,6 +17,7 @@ import (
 	"github.com/nagml/nag/nag/bench201"
 	"github.com/nagml/nag/nag/bo"
 	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/nag/progress"
 )
 
@@ -45,6 +46,8 @@ func runBO(e *env, args []string) error {
 	steps := fs.Int("steps", d.Steps, "predictor-corrector steps per guided sampling run (the reference uses 1000)")
 	scale := fs.Float64("scale", d.Scale, "guidance weight (relative to the score norm with --ratio)")
 	ratio := fs.Bool("ratio", d.Ratio, "scale the guidance per sample by ‖score‖/‖∇acq‖")
+	decode := fs.String("decode", d.Decode, "diffusion decoder: project (every sample becomes a cell), argmax or threshold (the reference; invalid samples dropped)")
+	warm := fs.String("warm-start", "", "start the GNN ensemble (gnn-mutation, diffusionnag) from a meta-trained predictor: a checkpoint path, or 'embedded' for the built-in one (default: random initialisation)")
 	members := fs.Int("members", d.GNN.Members, "GNN ensemble members (gnn-mutation, diffusionnag)")
 	conc := fs.Int("concurrency", 1, "evaluations run at once")
 	retries := fs.Int("retries", 1, "extra attempts for a failed evaluation")
@@ -93,6 +96,23 @@ func runBO(e *env, args []string) error {
 	opts := d
 	opts.Acq, opts.Init, opts.Steps, opts.Scale, opts.Ratio = a, *nInit, *steps, *scale, *ratio
 	opts.GNN.Members = *members
+	switch *decode {
+	case bo.DecodeProject, bo.DecodeArgmax, bo.DecodeThreshold:
+		opts.Decode = *decode
+	default:
+		return usageError("--decode %q: want project, argmax or threshold", *decode)
+	}
+	switch *warm {
+	case "":
+	case "embedded":
+		if opts.WarmStart, err = predictor.LoadBytes(assets.PredictorNB201Bytes()); err != nil {
+			return fmt.Errorf("embedded predictor: %w", err)
+		}
+	default:
+		if opts.WarmStart, err = predictor.Load(*warm); err != nil {
+			return err
+		}
+	}
 	if contains(names, "diffusionnag") {
 		var m *diffusion.Model
 		if *scoreNet == "" {

@@ -1,16 +1,17 @@
 // Package assets embeds nag's default trained models in the binary, so that
 // `nag sample` works on a fresh clone with no other files.
 //
-// scorenet_nb201_small.ckpt is a compact score-network checkpoint (kind
-// "scorenet", zstd-compressed by the ckpt format): the EMA weights of the
-// `small` CATE configuration trained on NAS-Bench-201 with --split 0.5 (the
-// paper's novelty protocol), its training configuration, and the dataset
-// indices of its 7,812 training cells (for novelty). It was produced with
+// scorenet_nb201_small.ckpt (about 270 kB) is a compact score-network
+// checkpoint (kind "scorenet", zstd-compressed by the ckpt format): the EMA
+// weights of the `small` CATE configuration (64,263 parameters) trained on
+// NAS-Bench-201 with --split 0.5 (the paper's novelty protocol: 7,812 of
+// the 15,625 cells, split seed 42), its training configuration, and the
+// dataset indices of its training cells (for novelty). It was produced with
 //
-//	nag train-score --space nb201 --config small --split 0.5 --seed 42 --out run.ckpt ...
+//	nag train-score --space nb201 --config small --split 0.5 --seed 42 --lr 1e-3 --iters 3000 --out run.ckpt
 //	nag train-score --export-from run.ckpt --out nag/assets/scorenet_nb201_small.ckpt
 //
-// (the exact command and its numbers are in the README).
+// (3,000 iterations of batch 256, final loss 0.117; numbers in the README).
 package assets
 
 import (

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/sde"
 	"github.com/nagml/nag/tensor"
 )
@@ -33,16 +34,19 @@ type MethodOptions struct {
 	Ratio bool
 	// Decode is the diffusion generator's decoder (see DiffusionGen).
 	Decode string
+	// WarmStart, if set, is the meta-trained predictor the GNN ensemble
+	// starts from (see NewGNNEnsembleWarm).
+	WarmStart *predictor.Model
 }
 
 // DefaultMethodOptions returns the defaults: 10 initial random evaluations,
 // ITS acquisition, pools of 100 candidates from the 10 best (mutation) or 128
-// guided samples (diffusion, 100 PC steps, guidance ratio 1), REA population
+// guided samples (diffusion, 100 PC steps, guidance 0.3·‖score‖/‖∇acq‖, projection decoding), REA population
 // 20 / sample 10, DefaultGNNConfig and DefaultMLPConfig.
 func DefaultMethodOptions() MethodOptions {
 	return MethodOptions{Init: 10, Acq: Acquisition{Kind: AcqITS}, Pool: 100, MutateTop: 10,
 		REA: REA{Population: 20, Sample: 10}, GNN: DefaultGNNConfig(), MLP: DefaultMLPConfig(),
-		Steps: 100, Scale: 1, Ratio: true, Decode: DecodeProject}
+		Steps: 100, Scale: 0.3, Ratio: true, Decode: DecodeProject}
 }
 
 // NewMethod builds the named method (see MethodNames) for one run; seed
@@ -89,7 +93,14 @@ func NewMethod(name string, o MethodOptions, seed uint64) (Method, map[string]an
 			}
 			ve = v
 		}
-		s, err := NewGNNEnsemble(o.GNN, nil, ve, rng)
+		var s *GNNEnsemble
+		var err error
+		if o.WarmStart != nil {
+			s, err = NewGNNEnsembleWarm(o.GNN, o.WarmStart, rng)
+			settings["warm_start"] = o.WarmStart.Cfg.Source
+		} else {
+			s, err = NewGNNEnsemble(o.GNN, nil, ve, rng)
+		}
 		if err != nil {
 			return nil, nil, err
 		}

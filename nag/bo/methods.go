@@ -229,6 +229,9 @@ func (b *BO) Stats() map[string]float64 {
 		s["mean_pool_size"] = float64(b.pools) / float64(b.rounds)
 		s["mean_new_in_pool"] = float64(b.poolNew) / float64(b.rounds)
 	}
+	if g, ok := b.Gen.(*DiffusionGen); ok && g.samples > 0 {
+		s["threshold_validity"] = g.Validity()
+	}
 	return s
 }
 

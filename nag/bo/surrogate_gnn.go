@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/autograd/optim"
 	"github.com/nagml/nag/gnn"
 	"github.com/nagml/nag/nag/nb201"
+	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/sde"
 	"github.com/nagml/nag/tensor"
 )
@@ -49,31 +51,38 @@ type GNNEnsemble struct {
 	fwd, bwd *tensor.Tensor
 	ve       *sde.VE
 	mu, sd   float64
-	// warm, when set, holds the parameters every member starts from.
-	warm []*autograd.Var
 }
 
 // NewGNNEnsemble builds the ensemble with weights drawn from rng. mask is
 // the predictor's 8x8 adjacency (nil: nb201.DefaultGraphConfig); ve gives the
 // noise range (nil: sde.DefaultVE).
 func NewGNNEnsemble(cfg GNNConfig, mask *tensor.Tensor, ve *sde.VE, rng *tensor.RNG) (*GNNEnsemble, error) {
-	if cfg.Members < 1 || cfg.FirstSteps < 0 || cfg.Steps < 0 || !(cfg.LR > 0) {
-		return nil, fmt.Errorf("gnn surrogate: members %d must be positive, steps %d/%d non-negative, lr %g positive", cfg.Members, cfg.FirstSteps, cfg.Steps, cfg.LR)
-	}
 	if mask == nil {
 		m := nb201.DefaultGraphConfig().AttentionMask()
 		mask = m.Tensor()
 	}
+	pc := gnn.PredictorConfig{Nodes: nb201.NumNodes, Vocab: nb201.NumTypes, GCNHidden: cfg.Hidden, GCNLayers: cfg.Layers,
+		LinearHidden: cfg.Linear, HS: 32, NZ: 8, FeatDim: 4, SetHeads: 4, Dropout: cfg.Dropout, TimeEmbed: true}
+	e, err := newGNNEnsemble(cfg, pc, ve, rng)
+	if err != nil {
+		return nil, err
+	}
+	e.fwd, e.bwd = gnn.NormalizedAdjacency(mask)
+	return e, nil
+}
+
+// newGNNEnsemble builds the members and their optimisers (no graph yet).
+func newGNNEnsemble(cfg GNNConfig, pc gnn.PredictorConfig, ve *sde.VE, rng *tensor.RNG) (*GNNEnsemble, error) {
+	if cfg.Members < 1 || cfg.FirstSteps < 0 || cfg.Steps < 0 || !(cfg.LR > 0) {
+		return nil, fmt.Errorf("gnn surrogate: members %d must be positive, steps %d/%d non-negative, lr %g positive", cfg.Members, cfg.FirstSteps, cfg.Steps, cfg.LR)
+	}
 	if ve == nil {
 		ve = sde.DefaultVE()
 	}
-	pc := gnn.PredictorConfig{Nodes: nb201.NumNodes, Vocab: nb201.NumTypes, GCNHidden: cfg.Hidden, GCNLayers: cfg.Layers,
-		LinearHidden: cfg.Linear, HS: 32, NZ: 8, FeatDim: 4, SetHeads: 4, Dropout: cfg.Dropout, TimeEmbed: true}
 	if err := pc.Validate(); err != nil {
 		return nil, fmt.Errorf("gnn surrogate: %w", err)
 	}
 	e := &GNNEnsemble{cfg: cfg, ve: ve}
-	e.fwd, e.bwd = gnn.NormalizedAdjacency(mask)
 	for m := 0; m < cfg.Members; m++ {
 		p, err := gnn.NewPredictor(pc, rng.Split())
 		if err != nil {
@@ -126,19 +135,19 @@ func (e *GNNEnsemble) Fit(ctx context.Context, archs []nb201.Arch, ys []float64,
 				return ctx.Err()
 			}
 			x := tensor.Zeros(2*n, nb201.NumNodes, nb201.NumTypes)
-			xd, sd := x.Data(), xs.Data()
-			copy(xd, sd)
+			xd, cd := x.Data(), xs.Data()
+			copy(xd, cd)
 			sig := make([]float32, 2*n)
 			noise := make([]float32, per)
 			for i := 0; i < n; i++ {
 				sig[i] = smin
 				t := sde.TrainEps + (1-sde.TrainEps)*rng.Float64()
-				s := float32(e.ve.Sigma(t))
-				sig[n+i] = s
+				sg := float32(e.ve.Sigma(t))
+				sig[n+i] = sg
 				rng.FillNormal(noise, 0, 1)
 				row := xd[(n+i)*per : (n+i+1)*per]
 				for k := range row {
-					row[k] = sd[i*per+k] + s*noise[k]
+					row[k] = cd[i*per+k] + sg*noise[k]
 				}
 			}
 			tp := autograd.NewTape()
@@ -235,3 +244,40 @@ func (e *GNNEnsemble) AcqGrad(x *tensor.Tensor, sigma []float32, partials func(i
 
 // Standardised maps a value to the surrogate's standardised units.
 func (e *GNNEnsemble) Standardised(y float64) float64 { return (y - e.mu) / e.sd }
+
+// NewGNNEnsembleWarm builds an ensemble whose members start from the
+// meta-trained noise-aware predictor warm: its configuration, graph and noise
+// range, and all of its weights except the regression head (pred_fc.*), which
+// every member draws afresh from rng so the ensemble keeps a spread. cfg gives
+// the ensemble size, training schedule and dropout; its width fields are
+// ignored.
+func NewGNNEnsembleWarm(cfg GNNConfig, warm *predictor.Model, rng *tensor.RNG) (*GNNEnsemble, error) {
+	if warm == nil || warm.Net == nil {
+		return nil, fmt.Errorf("gnn surrogate: no warm-start predictor")
+	}
+	pc := warm.Net.Config()
+	pc.Dropout = cfg.Dropout
+	cfg.Hidden, cfg.Layers, cfg.Linear = pc.GCNHidden, pc.GCNLayers, pc.LinearHidden
+	e, err := newGNNEnsemble(cfg, pc, warm.SDE, rng)
+	if err != nil {
+		return nil, err
+	}
+	e.fwd, e.bwd = warm.Fwd, warm.Bwd
+	src := map[string]*autograd.Var{}
+	for _, v := range warm.Net.Params() {
+		src[v.Name] = v
+	}
+	for _, m := range e.members {
+		for _, v := range m.Params() {
+			if strings.HasPrefix(v.Name, "pred_fc.") {
+				continue
+			}
+			w, ok := src[v.Name]
+			if !ok || !tensor.EqualInts(w.Value.Shape(), v.Value.Shape()) {
+				return nil, fmt.Errorf("gnn surrogate: warm-start predictor lacks %s %v", v.Name, v.Value.Shape())
+			}
+			v.Value.CopyFrom(w.Value)
+		}
+	}
+	return e, nil
+}

@@ -70,6 +70,9 @@ func TestScratchGen(t *testing.T) {
 	fmt.Printf("random mean %.2f\n", sum/1000)
 }
 
-func RandomN1(rng *tensor.RNG) Nb201 { a, _ := randomUnseen(rng, func(Nb201) bool { return false }); return a }
+func RandomN1(rng *tensor.RNG) Nb201 {
+	a, _ := randomUnseen(rng, func(Nb201) bool { return false })
+	return a
+}
 
 type Nb201 = nb201.Arch

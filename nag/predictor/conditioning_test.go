@@ -55,6 +55,8 @@ func zscores(v []float64) []float64 {
 // noise (σ 0.5). Dataset features [3 classes, 5 samples, 6] are drawn from
 // N(+1.5, 1) for family A and N(−1.5, 1) for family B. Per family: 16
 // training and 4 held-out tasks of 40 random cells each.
+var famMu = 1.5
+
 func semiSynthetic(t testing.TB, tab *bench201.Table, withFeatures bool) *Data {
 	colA, err := tab.Column("c10_test")
 	if err != nil {
@@ -73,9 +75,9 @@ func semiSynthetic(t testing.TB, tab *bench201.Table, withFeatures bool) *Data {
 			task := Task{Name: []string{"A", "B"}[fam]}
 			if withFeatures {
 				f := tensor.Zeros(3, 5, 6)
-				mu := float32(1.5)
+				mu := float32(famMu)
 				if fam == 1 {
-					mu = -1.5
+					mu = -float32(famMu)
 				}
 				rng.FillNormal(f.Data(), mu, 1)
 				task.Feats = f

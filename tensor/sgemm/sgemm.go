@@ -279,6 +279,7 @@ type workspace struct {
 	p    problem
 	b    []float32   // packed B block, shared by all workers
 	a    [][]float32 // packed A block, one per worker
+	tmp  [][]float32 // one edge tile of C, one per worker
 	next atomic.Int64
 	wg   sync.WaitGroup
 }
@@ -334,6 +335,9 @@ func (p *problem) run(ws *workspace, workers int) {
 	ws.b = grow(ws.b, p.kc*p.ncb)
 	for len(ws.a) < workers {
 		ws.a = append(ws.a, nil)
+	}
+	for len(ws.tmp) < workers {
+		ws.tmp = append(ws.tmp, make([]float32, 16*24))
 	}
 	for w := 0; w < workers; w++ {
 		ws.a[w] = grow(ws.a[w], p.kc*p.panelsPerBlk*mr)
@@ -421,7 +425,7 @@ func (p *problem) phase(ws *workspace, w, phase int) {
 			}
 			packedFor = ib
 		}
-		p.macro(bufA, p.packedB, kb, p.pc, i0, mb, p.jc, jp0, jp1, p.betaNow, p.last)
+		p.macro(bufA, p.packedB, ws.tmp[w], kb, p.pc, i0, mb, p.jc, jp0, jp1, p.betaNow, p.last)
 	}
 }
 
@@ -433,26 +437,27 @@ func (p *problem) phase(ws *workspace, w, phase int) {
 // loop (A panel and all of B stay in L1, C is written row-line by
 // row-line); otherwise each B panel stays in L1 while the A block streams
 // from L2 (the usual Goto/BLIS order).
-func (p *problem) macro(pa, pb []float32, kb, pc, i0, mb, jc, jp0, jp1 int, beta float32, last bool) {
+func (p *problem) macro(pa, pb, tmp []float32, kb, pc, i0, mb, jc, jp0, jp1 int, beta float32, last bool) {
 	mr, nr := p.kern.mr, p.kern.nr
 	if (jp1-jp0)*kb*nr*4 <= smallBBytes {
 		for ir := 0; ir < mb; ir += mr {
 			for jp := jp0; jp < jp1; jp++ {
-				p.tile(pa, pb, kb, pc, i0, ir, jc, jp, beta, last)
+				p.tile(pa, pb, tmp, kb, pc, i0, ir, jc, jp, beta, last)
 			}
 		}
 		return
 	}
 	for jp := jp0; jp < jp1; jp++ {
 		for ir := 0; ir < mb; ir += mr {
-			p.tile(pa, pb, kb, pc, i0, ir, jc, jp, beta, last)
+			p.tile(pa, pb, tmp, kb, pc, i0, ir, jc, jp, beta, last)
 		}
 	}
 }
 
 // tile computes one mr x nr tile of C: row panel ir of the A block starting
-// at row i0 times B panel jp of the N block starting at column jc.
-func (p *problem) tile(pa, pb []float32, kb, pc, i0, ir, jc, jp int, beta float32, last bool) {
+// at row i0 times B panel jp of the N block starting at column jc. Edge
+// tiles are computed into tmp (at least mr*nr) and merged.
+func (p *problem) tile(pa, pb, tmp []float32, kb, pc, i0, ir, jc, jp int, beta float32, last bool) {
 	mr, nr := p.kern.mr, p.kern.nr
 	j := jc + jp*nr
 	cols := min(nr, p.n-j)
@@ -471,7 +476,6 @@ func (p *problem) tile(pa, pb []float32, kb, pc, i0, ir, jc, jp int, beta float3
 	if rows == mr && cols == nr {
 		p.kern.fn(kb, ap, rs, cs, bp, p.c[off:], p.ldc, p.alpha, beta)
 	} else {
-		var tmp [16 * 24]float32
 		t := tmp[:mr*nr]
 		p.kern.fn(kb, ap, rs, cs, bp, t, nr, p.alpha, 0)
 		for r := 0; r < rows; r++ {

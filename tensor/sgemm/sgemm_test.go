@@ -399,3 +399,19 @@ func TestKernelSelection(t *testing.T) {
 		t.Error("PureGo does not select the Go kernel")
 	}
 }
+
+// TestSgemmNoAllocs checks that a single-worker call allocates nothing once
+// the pooled workspace has grown (hot loops call Sgemm per step).
+func TestSgemmNoAllocs(t *testing.T) {
+	for _, s := range [][3]int{{8, 8, 8}, {7, 13, 5}, {256, 256, 256}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		impl := Implementation{Workers: 1}
+		allocs := testing.AllocsPerRun(10, func() {
+			impl.SgemmBiasAct(blas.NoTrans, blas.Trans, m, n, k, 1, a, k, b, k, 0, c, n, nil, ELU)
+		})
+		if allocs != 0 {
+			t.Errorf("%dx%dx%d: %.1f allocations per call, want 0", m, n, k, allocs)
+		}
+	}
+}

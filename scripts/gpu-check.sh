@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# gpu-check.sh - correctness tests, microbenchmarks and `nag bench` of the CUDA
+# backend on a GPU machine that has the NVIDIA driver but no Go toolchain.
+#
+# Two halves:
+#   scripts/gpu-check.sh              HERE (with Go and the CUDA build deps from
+#                                     scripts/install-cuda-build-deps.sh): build
+#                                     .gpu/kernels.test and a cuda-tagged .gpu/nag,
+#                                     then print the device-tool command to run.
+#   scripts/gpu-check.sh --on-device  THERE (the device tool's machine, in the repo
+#                                     root, with .gpu carried): run the tests, then
+#                                     the benchmarks, then `nag bench --device cuda`
+#                                     if nag has that flag; results go to
+#                                     $OUT/gpu-results.txt (and stdout).
+# Budget: the device part is capped at ~6 minutes of command time (tests 180 s,
+# benchmarks 150 s, nag bench 60 s); the session's whole device budget is 15 min.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" != --on-device ]; then
+	set -e
+	if ! command -v nvcc >/dev/null || [ ! -e /usr/local/cuda/include/cuda.h ]; then
+		echo "gpu-check: CUDA build deps missing; run (as root) scripts/install-cuda-build-deps.sh" >&2
+		exit 1
+	fi
+	if [ -f /usr/local/cuda-11.8/env.sh ]; then . /usr/local/cuda-11.8/env.sh; fi
+	mkdir -p .gpu
+	# Keep the binaries out of git without touching .gitignore.
+	if [ -d .git ] && ! grep -qsx '/.gpu/' .git/info/exclude; then echo '/.gpu/' >>.git/info/exclude; fi
+	echo "== go test -c -tags cuda -o .gpu/kernels.test ./kernels"
+	go test -c -tags cuda -o .gpu/kernels.test ./kernels
+	echo "== go build -tags cuda -o .gpu/nag ./cmd/nag"
+	go build -tags cuda -o .gpu/nag ./cmd/nag
+	ls -la .gpu
+	cat <<'MSG'
+
+Built. Run on the GPU machine with the device tool (one call, ~6 min cap):
+  run(command="bash scripts/gpu-check.sh --on-device", carry=[".gpu"], timeout_s=480)
+Results: $OUT/gpu-results.txt (comes back under the reply's files_at).
+MSG
+	exit 0
+fi
+
+# ---- on the GPU machine --------------------------------------------------------------
+OUTDIR=${OUT:-/tmp/gpu-check-out}
+mkdir -p "$OUTDIR"
+R=$OUTDIR/gpu-results.txt
+: >"$R"
+log() { echo "$*" | tee -a "$R"; }
+run() { # run <seconds> <cmd...>: run with a time cap, output to stdout and $R
+	local t=$1
+	shift
+	log "== $*"
+	timeout "$t" "$@" 2>&1 | tee -a "$R"
+	local rc=${PIPESTATUS[0]}
+	log "== exit $rc"
+	return 0
+}
+[ -x .gpu/kernels.test ] || { log "gpu-check: .gpu/kernels.test missing: run scripts/gpu-check.sh here first and carry .gpu"; exit 1; }
+log "gpu-check on $(hostname) at $(date -u +%FT%TZ)"
+run 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+# The tests read kernels/*.cu and kernels/ptx (op codes, PTX freshness): run from kernels/.
+(cd kernels && run 180 ../.gpu/kernels.test -test.v -test.count=1 -test.timeout=170s)
+(cd kernels && run 150 ../.gpu/kernels.test -test.run='^$' -test.bench=. -test.benchtime=100x -test.timeout=140s)
+if [ -x .gpu/nag ] && .gpu/nag bench -h 2>&1 | grep -q -- '-device'; then
+	run 60 .gpu/nag bench --device cuda --reps 3
+else
+	log "== nag bench --device cuda: skipped (this nag has no -device flag yet)"
+fi
+log "results in $R"
