@@ -17,7 +17,7 @@ extern "C" __global__ void attn_fwd(int B, int H, int N, int D, float scale, con
                                     const float* __restrict__ k, const float* __restrict__ v,
                                     const float* __restrict__ mask, int maskStride, float* __restrict__ out,
                                     float* __restrict__ probs) {
-  extern __shared__ float sm[];
+  NAG_DYNAMIC_SHARED(float, sm);
   int b = blockIdx.x, hnd = H * N * D;
   float *sq = sm, *sk = sq + hnd, *sv = sk + hnd, *sp = sv + hnd;
   long long base = (long long)b * hnd;
@@ -73,7 +73,7 @@ extern "C" __global__ void attn_bwd(int B, int H, int N, int D, float scale, con
                                     const float* __restrict__ mask, int maskStride, const float* __restrict__ probs,
                                     const float* __restrict__ gout, float* __restrict__ dq, float* __restrict__ dk,
                                     float* __restrict__ dv) {
-  extern __shared__ float sm[];
+  NAG_DYNAMIC_SHARED(float, sm);
   int b = blockIdx.x, hnd = H * N * D, hnn = H * N * N;
   float *sq = sm, *sk = sq + hnd, *sv = sk + hnd, *sg = sv + hnd, *sp = sg + hnd, *ss = sp + hnn;
   long long base = (long long)b * hnd;

@@ -10,6 +10,12 @@
 
 #define NAG_FULL_MASK 0xffffffffu
 
+// Dynamic shared memory of a kernel (the launcher passes its size). The CPU
+// emulator used by the untagged tests (kernels/emu) defines its own version.
+#ifndef NAG_DYNAMIC_SHARED
+#define NAG_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
+
 __device__ __forceinline__ float nag_warp_sum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(NAG_FULL_MASK, v, o);

@@ -95,9 +95,28 @@ sgemm_tiled(int transA, int transB, int M, int N, int K, float alpha, const floa
 }
 
 __device__ __forceinline__ unsigned int nag_tf32(float x) {
-  unsigned int r;
+  unsigned int r = 0;
+#ifdef __CUDA_ARCH__
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+#elif defined(NAG_EMU_TF32)
+  r = NAG_EMU_TF32(x);
+#endif
   return r;
+}
+
+// acc += A·B for one m16n8k8 TF32 tile (fragment layout below), a warp-wide
+// operation. The CPU emulator (kernels/emu) supplies NAG_EMU_MMA_TF32, which
+// gathers the fragments of the 32 lanes by the PTX ISA's layout.
+__device__ __forceinline__ void nag_mma_tf32(float* acc, const unsigned int* a, const unsigned int* b) {
+#ifdef __CUDA_ARCH__
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+      : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#elif defined(NAG_EMU_MMA_TF32)
+  NAG_EMU_MMA_TF32(acc, a, b);
+#endif
 }
 
 // 128 threads = 4 warps in a 2x2 arrangement, each computing a 32x32 sub-tile
@@ -151,12 +170,7 @@ sgemm_tf32(int transA, int transB, int M, int N, int K, float alpha, const float
 #pragma unroll
       for (int i = 0; i < 2; i++)
 #pragma unroll
-        for (int j = 0; j < 4; j++)
-          asm volatile(
-              "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-              "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-              : "+f"(acc[i][j][0]), "+f"(acc[i][j][1]), "+f"(acc[i][j][2]), "+f"(acc[i][j][3])
-              : "r"(a[i][0]), "r"(a[i][1]), "r"(a[i][2]), "r"(a[i][3]), "r"(b[j][0]), "r"(b[j][1]));
+        for (int j = 0; j < 4; j++) nag_mma_tf32(acc[i][j], a[i], b[j]);
     }
     __syncthreads();
   }

@@ -426,15 +426,47 @@ func TestGraphConv(t *testing.T) {
 	h, w1, w2 := randn(rng, b, n, in), randn(rng, out, in), randn(rng, out, in)
 	want := tensor.Scale(tensor.Add(tensor.ReLU(tensor.Linear(tensor.MatMul(fwd, h), w1, nil)),
 		tensor.ReLU(tensor.Linear(tensor.MatMul(bwd, h), w2, nil))), 0.5)
-	wk := &DiGCNWork{P1: empty(t, b, n, in), P2: empty(t, b, n, in), Y1: empty(t, b*n, out), Y2: empty(t, b*n, out)}
+	wk, err := dev.NewDiGCNWork(b, n, in, out)
+	must(t, err)
+	t.Cleanup(wk.Free)
 	o := empty(t, b, n, out)
-	must(t, dev.DiGCNForward(up(t, h), up(t, fwd), up(t, bwd), up(t, w1), up(t, w2), wk, o))
+	dh, dfw, dbw, dw1, dw2 := up(t, h), up(t, fwd), up(t, bwd), up(t, w1), up(t, w2)
+	must(t, dev.DiGCNForward(dh, dfw, dbw, dw1, dw2, wk, o))
 	near(t, "DiGCN layer", down(t, o), want.Data(), 1e-5, 1e-4)
-	g := randn(rng, b*n, out)
-	g1, g2 := empty(t, b*n, out), empty(t, b*n, out)
-	must(t, dev.DiGCNCombineBackward(wk.Y1, wk.Y2, up(t, g), g1, g2))
-	y1 := tensor.Linear(tensor.MatMul(fwd, h), w1, nil).Reshape(b*n, out)
-	near(t, "DiGCN combine backward", down(t, g1), tensor.Scale(tensor.ReLUGrad(y1, g), 0.5).Data(), 1e-6, 1e-6)
+
+	// Backward against the autograd tape through the same tensor ops.
+	g := randn(rng, b, n, out)
+	tp := autograd.NewTape()
+	hv, w1v, w2v := autograd.NewVar(h, true), autograd.Param("w1", w1), autograd.Param("w2", w2)
+	fa, ba := autograd.Const(fwd), autograd.Const(bwd)
+	ov := tp.Scale(tp.Add(tp.ReLU(tp.Linear(tp.MatMul(fa, hv), w1v, nil)), tp.ReLU(tp.Linear(tp.MatMul(ba, hv), w2v, nil))), 0.5)
+	grads, err := tp.GradWith(ov, g, hv, w1v, w2v)
+	must(t, err)
+	gh, gw1, gw2 := empty(t, b, n, in), empty(t, out, in), empty(t, out, in)
+	must(t, dev.Fill(gw1, 0))
+	must(t, dev.Fill(gw2, 0))
+	must(t, dev.DiGCNBackward(dh, dfw, dbw, dw1, dw2, wk, up(t, g), gh, gw1, gw2))
+	near(t, "DiGCN backward dh", down(t, gh), grads[0].Data(), 1e-5, 1e-4)
+	near(t, "DiGCN backward dw1", down(t, gw1), grads[1].Data(), 1e-4, 1e-4)
+	near(t, "DiGCN backward dw2", down(t, gw2), grads[2].Data(), 1e-4, 1e-4)
+}
+
+func TestLinearBackward(t *testing.T) {
+	rng := tensor.NewRNG(18)
+	for _, s := range [][3]int{{1, 1, 1}, {37, 144, 128}, {5, 3, 70}} {
+		r, in, o := s[0], s[1], s[2]
+		x, w, bias, g := randn(rng, r, in), randn(rng, o, in), randn(rng, o), randn(rng, r, o)
+		tp := autograd.NewTape()
+		xv, wv, bv := autograd.NewVar(x, true), autograd.Param("w", w), autograd.Param("b", bias)
+		grads, err := tp.GradWith(tp.Linear(xv, wv, bv), g, xv, wv, bv)
+		must(t, err)
+		dx, dw, db, tmp := empty(t, r, in), up(t, tensor.Full(1, o, in)), up(t, tensor.Full(2, o)), empty(t, o)
+		must(t, dev.LinearBackward(up(t, x), up(t, w), up(t, g), dx, dw, db, tmp))
+		name := fmt.Sprintf("linear backward %v", s)
+		near(t, name+" dx", down(t, dx), grads[0].Data(), 1e-5, 1e-4)
+		near(t, name+" dw (accumulated onto 1)", down(t, dw), tensor.AddScalar(grads[1], 1).Data(), 1e-5, 1e-4)
+		near(t, name+" db (accumulated onto 2)", down(t, db), tensor.AddScalar(grads[2], 2).Data(), 1e-5, 1e-4)
+	}
 }
 
 func TestAttention(t *testing.T) {

@@ -80,7 +80,7 @@ extern "C" __global__ void layernorm_bwd_affine(int rows, int d, const float* __
   pb[threadIdx.y][threadIdx.x] = ab;
   __syncthreads();
   if (threadIdx.y == 0 && c < d) {
-    for (int k = 1; k < blockDim.y; k++) {
+    for (int k = 1; k < (int)blockDim.y; k++) {
       ag += pg[k][threadIdx.x];
       ab += pb[k][threadIdx.x];
     }

@@ -387,6 +387,40 @@ func (d *Device) Linear(x, w, bias *DeviceTensor, act UnOp, p float32, out *Devi
 	return d.BiasAct(out.Reshape(rows, o), bias, act, p, out.Reshape(rows, o))
 }
 
+// LinearBackward is the backward of Linear without activation (apply
+// UnaryGrad first for one): for x [R, in], w [out, in], gout [R, out] it writes
+// dx = gout·w [R, in] (dx may be nil) and accumulates dw += goutᵀ·x [out, in]
+// and db += Σ_r gout [out] (each may be nil), so gradients of a weight used
+// several times (or over micro-batches) add up in place. dbTmp [out] is scratch
+// for the bias sum (required when db is non-nil).
+func (d *Device) LinearBackward(x, w, gout, dx, dw, db, dbTmp *DeviceTensor) error {
+	rows, in := lastDim("LinearBackward", x)
+	o := w.shape[0]
+	if len(w.shape) != 2 || w.shape[1] != in || gout.n != rows*o {
+		panic(fmt.Sprintf("kernels: LinearBackward x %v, w %v, gout %v", x.shape, w.shape, gout.shape))
+	}
+	if dx != nil {
+		if err := d.Gemm(GemmArgs{M: rows, N: in, K: o, Alpha: 1, Lda: o, Ldb: in, Ldc: in}, gout, w, dx); err != nil {
+			return err
+		}
+	}
+	if dw != nil {
+		if err := d.Gemm(GemmArgs{TransA: true, M: o, N: in, K: rows, Alpha: 1, Beta: 1, Lda: o, Ldb: in, Ldc: in}, gout, x, dw); err != nil {
+			return err
+		}
+	}
+	if db != nil {
+		if dbTmp == nil || dbTmp.n != o {
+			panic(fmt.Sprintf("kernels: LinearBackward needs a [%d] scratch for the bias gradient", o))
+		}
+		if err := d.ReduceMid(ReduceSum, gout, 1, rows, o, dbTmp); err != nil {
+			return err
+		}
+		return d.Binary(Add, db, dbTmp, db)
+	}
+	return nil
+}
+
 // ---- graph convolution -------------------------------------------------------------
 
 func graphDims(op string, a1 *DeviceTensor, h *DeviceTensor) (b, n, c int) {
@@ -443,11 +477,40 @@ func (d *Device) DiGCNCombineBackward(y1, y2, g, g1, g2 *DeviceTensor) error {
 		new(kargs).i(n).p(y1).p(y2).p(g).p(g1).p(g2))
 }
 
-// DiGCNWork holds the intermediates of one DiGCN layer (all [B, N, ·]) that
-// the backward needs; allocate once per shape and reuse.
+// DiGCNWork holds the intermediates of one DiGCN layer that the backward
+// needs, and the backward's scratch; allocate once per shape (NewDiGCNWork)
+// and reuse every step.
 type DiGCNWork struct {
-	P1, P2 *DeviceTensor // Â·H, Âᵀₙ·H  [B, N, in]
-	Y1, Y2 *DeviceTensor // P1·W1ᵀ, P2·W2ᵀ  [B, N, out]
+	P1, P2   *DeviceTensor // Â·H, Âᵀₙ·H  [B, N, in]
+	Y1, Y2   *DeviceTensor // P1·W1ᵀ, P2·W2ᵀ  [B·N, out]
+	G1, G2   *DeviceTensor // backward: gradients at Y1, Y2  [B·N, out]
+	DP1, DP2 *DeviceTensor // backward: gradients at P1, P2  [B·N, in]
+}
+
+// NewDiGCNWork allocates the buffers of a DiGCN layer for b graphs of n nodes.
+func (d *Device) NewDiGCNWork(b, n, in, out int) (*DiGCNWork, error) {
+	w := &DiGCNWork{}
+	bufs := []struct {
+		p     **DeviceTensor
+		shape []int
+	}{{&w.P1, []int{b, n, in}}, {&w.P2, []int{b, n, in}}, {&w.Y1, []int{b * n, out}}, {&w.Y2, []int{b * n, out}},
+		{&w.G1, []int{b * n, out}}, {&w.G2, []int{b * n, out}}, {&w.DP1, []int{b * n, in}}, {&w.DP2, []int{b * n, in}}}
+	for _, x := range bufs {
+		t, err := d.Empty(x.shape...)
+		if err != nil {
+			w.Free()
+			return nil, err
+		}
+		*x.p = t
+	}
+	return w, nil
+}
+
+// Free releases the buffers.
+func (w *DiGCNWork) Free() {
+	for _, t := range []*DeviceTensor{w.P1, w.P2, w.Y1, w.Y2, w.G1, w.G2, w.DP1, w.DP2} {
+		t.Free() // nil-safe
+	}
 }
 
 // DiGCNForward computes the predictor's directed graph convolution
@@ -466,6 +529,32 @@ func (d *Device) DiGCNForward(h, fwd, bwd, w1, w2 *DeviceTensor, wk *DiGCNWork, 
 		return err
 	}
 	return d.DiGCNCombine(wk.Y1, wk.Y2, out)
+}
+
+// DiGCNBackward is the backward of DiGCNForward (same h, adjacencies, weights
+// and wk) for the upstream gradient gout [B, N, out]: it writes dh (nil: not
+// wanted; the guidance gradient d prediction / d x needs it) and accumulates
+// dw1, dw2 (nil: not wanted).
+func (d *Device) DiGCNBackward(h, fwd, bwd, w1, w2 *DeviceTensor, wk *DiGCNWork, gout, dh, dw1, dw2 *DeviceTensor) error {
+	b, n, in := graphDims("DiGCNBackward", fwd, h)
+	if err := d.DiGCNCombineBackward(wk.Y1, wk.Y2, gout, wk.G1, wk.G2); err != nil {
+		return err
+	}
+	var dp1, dp2 *DeviceTensor
+	if dh != nil {
+		dp1, dp2 = wk.DP1, wk.DP2
+	}
+	p1, p2 := wk.P1.Reshape(b*n, in), wk.P2.Reshape(b*n, in)
+	if err := d.LinearBackward(p1, w1, wk.G1, dp1, dw1, nil, nil); err != nil {
+		return err
+	}
+	if err := d.LinearBackward(p2, w2, wk.G2, dp2, dw2, nil, nil); err != nil {
+		return err
+	}
+	if dh == nil {
+		return nil
+	}
+	return d.GraphAdj2Sum(true, fwd, wk.DP1.Reshape(b, n, in), bwd, wk.DP2.Reshape(b, n, in), dh)
 }
 
 // ---- attention -------------------------------------------------------------------

@@ -44,7 +44,7 @@ extern "C" __global__ void reduce_mid(int op, int outer, int n, int inner, const
   part[threadIdx.y][threadIdx.x] = acc;
   __syncthreads();
   if (threadIdx.y == 0 && j < inner) {
-    for (int k = 1; k < blockDim.y; k++) acc = op == NAG_R_MAX ? fmaxf(acc, part[k][threadIdx.x]) : acc + part[k][threadIdx.x];
+    for (int k = 1; k < (int)blockDim.y; k++) acc = op == NAG_R_MAX ? fmaxf(acc, part[k][threadIdx.x]) : acc + part[k][threadIdx.x];
     out[(long long)o * inner + j] = op == NAG_R_MEAN ? acc / (float)n : acc;
   }
 }

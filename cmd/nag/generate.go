@@ -207,4 +207,3 @@ func writeCandidates(stdout io.Writer, path string, cands []guide.Candidate) err
 	}
 	return nil
 }
-

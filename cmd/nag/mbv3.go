@@ -20,6 +20,7 @@ func runMBV3TrainScore(e *env, args []string) error {
 	sampler := fs.String("sampler", "ofa", "how the training networks are drawn: ofa (OFA's sample_active_subnet: depth 2/3/4 equally likely) or uniform (every distinct network equally likely: 90 % of stages at depth 4)")
 	dataSeed := fs.Uint64("data-seed", 1, "seed of the draw")
 	archs := fs.String("archs", "", "train on the architecture strings in this file instead (one per line)")
+	mask := fs.String("mask", mbv3.MaskStage, "attention mask: stage (each layer attends to its stage) or chain (the reference's; needs a deep network)")
 	preset := fs.String("config", "small", "score-network preset: small or paper")
 	iters := fs.Int("iters", 4000, "total training iterations")
 	batch := fs.Int("batch", 256, "batch size")
@@ -42,7 +43,7 @@ func runMBV3TrainScore(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := mbv3.Train(ctx, spec, *preset, *iters, *batch, diffusion.TrainOptions{Out: *out, CkptEvery: *every, Seed: *seed,
+	res, err := mbv3.Train(ctx, spec, *mask, *preset, *iters, *batch, diffusion.TrainOptions{Out: *out, CkptEvery: *every, Seed: *seed,
 		Resume: *resume, Log: e.stdout, Progress: e.stderr, ProgressInterval: 10 * time.Second})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/nagml/nag/nag/bench201"
@@ -18,10 +19,10 @@ import (
 func runTransfer(e *env, args []string) error {
 	fs := newFlags(e, "transfer", "--target cifar10|cifar100 [--top-k 10] [--evaluate table|cmd] [--evaluate-cmd 'CMD'] [--bench PATH] [--json FILE]")
 	g := addGenFlags(fs)
-	target := fs.String("target", "cifar10", "target dataset: cifar10, cifar100 or imagenet16-120")
+	target := fs.String("target", "cifar10", "target dataset(s): cifar10, cifar100 or imagenet16-120; a comma-separated list shares one generation (only without --dataset)")
 	topK := fs.Int("top-k", 10, "evaluate this many top-ranked architectures")
 	how := fs.String("evaluate", "table", "evaluator: table (NB201 look-up) or cmd (external command)")
-	cmd := fs.String("evaluate-cmd", "", "shell command run once per architecture with the arch string appended as the last argument; it must print the accuracy as the last number of its output")
+	cmd := fs.String("evaluate-cmd", "", "shell command run once per architecture with the arch string appended as the last argument (and NAG_TARGET set); it must print the accuracy as the last number of its output")
 	conc := fs.Int("concurrency", 1, "cmd evaluator: concurrent runs")
 	retries := fs.Int("retries", 0, "cmd evaluator: extra attempts after a failure")
 	timeout := fs.Duration("eval-timeout", 0, "cmd evaluator: timeout per attempt (0 = none)")
@@ -35,9 +36,22 @@ func runTransfer(e *env, args []string) error {
 	if err := g.validate(); err != nil {
 		return err
 	}
-	tgt, err := transfer.TargetByName(*target)
-	if err != nil {
-		return usageError("--target: %v", err)
+	var tgts []transfer.Target
+	for _, name := range strings.Split(*target, ",") {
+		t, err := transfer.TargetByName(strings.TrimSpace(name))
+		if err != nil {
+			return usageError("--target: %v", err)
+		}
+		if *metric != "" {
+			t.Metric = *metric
+		}
+		tgts = append(tgts, t)
+	}
+	if len(tgts) > 1 && *g.dataset != "" {
+		return usageError("several targets share one generation only without --dataset (features belong to one target)")
+	}
+	if len(tgts) > 1 && *metric != "" {
+		return usageError("--metric applies to a single target")
 	}
 	if *topK < 1 {
 		return usageError("--top-k %d must be positive", *topK)
@@ -45,10 +59,7 @@ func runTransfer(e *env, args []string) error {
 	if *dedup != "string" && *dedup != "iso" {
 		return usageError("--dedup %q: want string or iso", *dedup)
 	}
-	if *metric != "" {
-		tgt.Metric = *metric
-	}
-	var ev evaluate.Evaluator
+	evs := make([]evaluate.Evaluator, len(tgts))
 	switch *how {
 	case "table":
 		if *bench == "" {
@@ -58,8 +69,10 @@ func runTransfer(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if ev, err = evaluate.NewTable(t, tgt.Metric); err != nil {
-			return usageError("%v", err)
+		for i, tg := range tgts {
+			if evs[i], err = evaluate.NewTable(t, tg.Metric); err != nil {
+				return usageError("%v", err)
+			}
 		}
 	case "cmd":
 		if *cmd == "" {
@@ -68,7 +81,10 @@ func runTransfer(e *env, args []string) error {
 		if *conc < 1 || *retries < 0 || *timeout < 0 {
 			return usageError("--concurrency must be >= 1, --retries and --eval-timeout >= 0")
 		}
-		ev = &evaluate.Command{Cmd: *cmd, Concurrency: *conc, Retries: *retries, Timeout: *timeout}
+		for i, tg := range tgts {
+			evs[i] = &evaluate.Command{Cmd: *cmd, Concurrency: *conc, Retries: *retries, Timeout: *timeout,
+				Env: []string{"NAG_TARGET=" + tg.Name}}
+		}
 	default:
 		return usageError("--evaluate %q: want table or cmd", *how)
 	}
@@ -87,14 +103,29 @@ func runTransfer(e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	rep, err := transfer.Run(ctx, sm.SDE, sm.ScoreFn(nil), pm, ev, transfer.Config{
-		Target: tgt, TopK: *topK, Dedup: *dedup, Gen: g.options(tgt, roundProgress(e.stderr)), Feats: feats})
+	gen, err := transfer.Generate(ctx, sm.SDE, sm.ScoreFn(nil), pm, transfer.Config{
+		Target: tgts[0], Dedup: *dedup, Gen: g.options(tgts[0], roundProgress(e.stderr)), Feats: feats})
 	if err != nil {
 		return err
 	}
-	rep.WriteTable(e.stdout)
+	var reps []*transfer.Report
+	for i, tg := range tgts {
+		rep, err := gen.Evaluate(ctx, evs[i], tg, *topK)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		rep.WriteTable(e.stdout)
+		reps = append(reps, rep)
+	}
 	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
+		var v any = reps
+		if len(reps) == 1 {
+			v = reps[0]
+		}
+		b, _ := json.MarshalIndent(v, "", "  ")
 		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}

@@ -69,6 +69,9 @@ type Record struct {
 	OptimumSearch float64            `json:"optimum_search,omitempty"`
 	OptimumTest   float64            `json:"optimum_test,omitempty"`
 	WallSeconds   float64            `json:"wall_s"`
+	// CPUSeconds is the process CPU time (user + system) the run used; on a
+	// loaded machine it is a better measure of cost than the wall time.
+	CPUSeconds    F                  `json:"cpu_s"`
 	EvalSeconds   float64            `json:"eval_s"`
 	Timings       Timings            `json:"timings"`
 	Stats         map[string]float64 `json:"stats,omitempty"`
@@ -103,7 +106,7 @@ func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*R
 	if cfg.MaxFailures <= 0 {
 		cfg.MaxFailures = cfg.Budget
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	rng := tensor.NewRNG(cfg.Seed)
 	rec := &Record{Format: RecordFormat, Method: m.Name(), Task: task, Seed: cfg.Seed, Budget: cfg.Budget, Batch: cfg.Batch,
 		Settings: cfg.Settings, OptimumSearch: cfg.OptimumSearch, OptimumTest: cfg.OptimumTest, IncumbentVal: F(math.NaN()), IncumbentTest: F(math.NaN())}
@@ -155,6 +158,7 @@ func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*R
 		}
 		round++
 		rec.WallSeconds = time.Since(start).Seconds()
+		rec.CPUSeconds = F(processCPU() - cpu0)
 		if t, ok := m.(Timed); ok {
 			rec.Timings = t.Timings()
 		}
@@ -169,6 +173,7 @@ func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*R
 		rec.Timings = t.Timings()
 	}
 	rec.WallSeconds = time.Since(start).Seconds()
+	rec.CPUSeconds = F(processCPU() - cpu0)
 	return rec, nil
 }
 

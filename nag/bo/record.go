@@ -67,7 +67,7 @@ func ReadRecord(path string) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read record: %w", err)
 	}
-	var r Record
+	r := Record{CPUSeconds: F(math.NaN())} // absent in older records
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("record %s: %w", path, err)
 	}

@@ -52,8 +52,8 @@ type Summary struct {
 	// best search value was evaluated.
 	ToTest   ToOptimum `json:"to_test_optimum"`
 	ToSearch ToOptimum `json:"to_search_optimum"`
-	// Mean seconds per run.
-	Wall, Surrogate, Generator float64
+	// Mean seconds per run (CPU: process CPU time, NaN when not recorded).
+	Wall, CPU, Surrogate, Generator float64
 }
 
 func (s Summary) key() string { return s.Task + "/" + s.Search }
@@ -106,6 +106,7 @@ func Aggregate(recs []*Record, budgets []int) []Summary {
 			return r.OptimumSearch != 0 && e.Value >= r.OptimumSearch-optTol
 		})
 		for _, r := range rs {
+			s.CPU += float64(r.CPUSeconds) / float64(len(rs))
 			s.Wall += r.WallSeconds / float64(len(rs))
 			s.Surrogate += r.Timings.Surrogate / float64(len(rs))
 			s.Generator += r.Timings.Generator / float64(len(rs))
@@ -174,7 +175,7 @@ func WriteTable(w io.Writer, sums []Summary) error {
 			for _, a := range s.At {
 				fmt.Fprintf(&b, " N=%d |", a.Evals)
 			}
-			b.WriteString(" evals to test opt | evals to search opt | s/run (surrogate, generator) |\n|---|---|")
+			b.WriteString(" evals to test opt | evals to search opt | s/run wall (CPU; surrogate, generator) |\n|---|---|")
 			for range s.At {
 				b.WriteString("---|")
 			}
@@ -191,7 +192,7 @@ func WriteTable(w io.Writer, sums []Summary) error {
 				fmt.Fprintf(&b, " %.2f ± %.2f |", a.Mean, a.Std)
 			}
 		}
-		fmt.Fprintf(&b, " %s | %s | %.1f (%.1f, %.1f) |\n", fmtOpt(s.ToTest), fmtOpt(s.ToSearch), s.Wall, s.Surrogate, s.Generator)
+		fmt.Fprintf(&b, " %s | %s | %.1f (%.1f; %.1f, %.1f) |\n", fmtOpt(s.ToTest), fmtOpt(s.ToSearch), s.Wall, s.CPU, s.Surrogate, s.Generator)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -294,6 +295,25 @@ func PlotCurves(path string, recs []*Record, task, search, note string) error {
 	}
 	if !math.IsInf(lo, 1) && !math.IsNaN(lo) {
 		p.Y.Min = lo
+	}
+	// The benchmark optimum as a dashed reference line.
+	for _, r := range recs {
+		if r.Task.Name == task && r.Task.Search == search && r.OptimumTest != 0 {
+			n := float64(len(cs[0].Mean))
+			for _, c := range cs {
+				n = math.Max(n, float64(len(c.Mean)))
+			}
+			ref, err := plotter.NewLine(plotter.XYs{{X: 1, Y: r.OptimumTest}, {X: n, Y: r.OptimumTest}})
+			if err != nil {
+				return fmt.Errorf("plot optimum: %w", err)
+			}
+			ref.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			ref.Color = color.Gray{Y: 80}
+			p.Add(ref)
+			p.Legend.Add(fmt.Sprintf("optimum %.2f", r.OptimumTest), ref)
+			p.Y.Max = math.Max(r.OptimumTest+0.2, math.Min(p.Y.Max, r.OptimumTest+0.6))
+			break
+		}
 	}
 	p.Add(plotter.NewGrid())
 	if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {

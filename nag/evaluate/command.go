@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -30,6 +31,9 @@ type Command struct {
 	Retries     int           // extra attempts after a failure (default 0)
 	Timeout     time.Duration // per attempt (0 = none)
 	Shell       string        // default "sh"
+	// Env holds extra environment variables ("NAME=value") for the
+	// program, added to nag's own environment.
+	Env []string
 }
 
 // Name implements Evaluator.
@@ -98,6 +102,9 @@ func (c *Command) run(ctx context.Context, arch string) (float64, error) {
 	}
 	cmd := exec.CommandContext(ctx, shell, "-c", c.Cmd+` "$1"`, "nag", arch)
 	cmd.WaitDelay = time.Second
+	if len(c.Env) > 0 {
+		cmd.Env = append(os.Environ(), c.Env...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -3,9 +3,12 @@ package hwaware
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nagml/nag/nag/bench201"
 	"github.com/nagml/nag/nag/guide"
 	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/sde"
@@ -83,5 +86,73 @@ func TestConstraintHookSteersSamples(t *testing.T) {
 	}
 	if _, _, err := ConstraintHook(guide.UniformScore, []Constraint{{Name: "x", Cost: fl}}); err == nil {
 		t.Error("zero budget accepted")
+	}
+}
+
+func nb201Table(t *testing.T) *bench201.Table {
+	t.Helper()
+	path := os.Getenv(bench201.EnvPath)
+	if path == "" {
+		dir, _ := os.Getwd()
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				break
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				t.Skip("go.mod not found")
+			}
+			dir = parent
+		}
+		root := os.Getenv("NAG_DATA")
+		if root == "" {
+			root = filepath.Join(dir, "..", "shared", "data")
+		}
+		path = filepath.Join(root, "nasbench201", "nb201.csv.gz")
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("NB201 table not available: %v", err)
+	}
+	tb, err := bench201.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// The embedded latency regressors rank the table's latencies.
+func TestEmbeddedNB201(t *testing.T) {
+	devs := EmbeddedDevices()
+	if len(devs) != 3 {
+		t.Fatalf("embedded devices %v, want 3", devs)
+	}
+	tb := nb201Table(t)
+	rng := tensor.NewRNG(1)
+	idx := rng.Perm(tb.Len())[:1500]
+	for _, d := range devs {
+		r, err := EmbeddedNB201(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col, err := NB201DeviceColumn(tb, d)
+		if err != nil || r.Cfg.Target != col {
+			t.Fatalf("%s: column %s (%v), model target %s", d, col, err, r.Cfg.Target)
+		}
+		v, _ := tb.Column(col)
+		var x [][]float32
+		var y []float64
+		for _, i := range idx {
+			oh := tb.Arch(i).OneHot()
+			x = append(x, oh.Slice())
+			y = append(y, v[i])
+		}
+		m := metricsOf(r.PredictClean(x, nil), y)
+		t.Logf("%s: %s", d, m)
+		if !(m.Spearman > 0.9) {
+			t.Errorf("%s: spearman %.3f on table cells, want > 0.9", d, m.Spearman)
+		}
+	}
+	if _, err := EmbeddedNB201("toaster"); err == nil {
+		t.Error("unknown device accepted")
 	}
 }

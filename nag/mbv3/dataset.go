@@ -160,19 +160,56 @@ func (d DatasetSpec) Archs() ([]ofa.Arch, error) {
 	return nil, fmt.Errorf("OFA dataset: unknown sampler %q (want ofa or uniform)", d.Sampler)
 }
 
-// MaskPrefix is the attention-mask part of the space description: the
-// reference's mask for OFA is the chain itself (mask algorithm 'none').
-const MaskPrefix = "chain/"
+// Attention masks of the OFA score network (the part of the space
+// description before the "/").
+const (
+	// MaskChain is the reference's mask (mask algorithm 'none' on the
+	// chain adjacency): node i attends only to node i+1, the last node to
+	// all. Information flows only forward, so the score of a layer cannot
+	// depend on earlier layers except through the last node; the
+	// reference's 12-layer network reaches it, a 3-layer one mostly cannot.
+	MaskChain = "chain"
+	// MaskStage lets every node attend to all four slots of its own stage
+	// (itself included). With the stage-wise positional encoding this is
+	// exactly the dependency structure of the space (depth and the "no gap"
+	// rule are per stage); the default for the small network.
+	MaskStage = "stage"
+)
+
+// MaskTensor returns the [20, 20] 0/1 attention mask called name.
+func MaskTensor(name string) (*tensor.Tensor, error) {
+	switch name {
+	case MaskChain:
+		return ofa.AdjacencyTensor(), nil
+	case MaskStage:
+		m := tensor.Zeros(ofa.NumLayers, ofa.NumLayers)
+		d := m.Data()
+		for i := 0; i < ofa.NumLayers; i++ {
+			for j := 0; j < ofa.NumLayers; j++ {
+				if i/ofa.LayersPerStage == j/ofa.LayersPerStage {
+					d[i*ofa.NumLayers+j] = 1
+				}
+			}
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("OFA attention mask %q: want %s or %s", name, MaskChain, MaskStage)
+}
 
 // DiffusionSpace returns the OFA MobileNetV3 space for the score network
 // (reference §1.3): 20x9 node matrices with zero rows for skipped layers,
-// stage-wise positional encoding (period 4), the chain as attention mask,
-// the given training architectures, and the reference decoder (per-element
-// threshold at 0.5, then is_valid_OFA_x).
-func DiffusionSpace(spec DatasetSpec, archs []ofa.Arch) diffusion.Space {
+// stage-wise positional encoding (period 4), the attention mask called
+// mask (MaskChain or MaskStage), the given training architectures, and
+// the reference decoder (per-element threshold at 0.5, then
+// is_valid_OFA_x). The space's MaskName is "MASK/DATASET".
+func DiffusionSpace(spec DatasetSpec, archs []ofa.Arch, mask string) (diffusion.Space, error) {
+	mt, err := MaskTensor(mask)
+	if err != nil {
+		return diffusion.Space{}, err
+	}
 	return diffusion.Space{
 		Name: "mbv3", Nodes: ofa.NumLayers, Vocab: ofa.NumTypes, PosEnc: "stagewise", StageLen: ofa.LayersPerStage,
-		Mask: ofa.AdjacencyTensor(), MaskName: MaskPrefix + spec.String(),
+		Mask: mt, MaskName: mask + "/" + spec.String(),
 		Size: len(archs),
 		Data: func(i int) []float32 {
 			x := archs[i].OneHot()
@@ -190,7 +227,7 @@ func DiffusionSpace(spec DatasetSpec, archs []ofa.Arch) diffusion.Space {
 			return a.String(), true
 		},
 		ArchString: func(i int) string { return archs[i].String() },
-	}
+	}, nil
 }
 
 // NewScoreConfig returns the score-network training configuration for the
@@ -210,9 +247,9 @@ func SpaceFromConfig(cfg diffusion.Config) (diffusion.Space, error) {
 	if cfg.Space != "mbv3" {
 		return diffusion.Space{}, fmt.Errorf("score network is for space %q, not mbv3", cfg.Space)
 	}
-	s, ok := strings.CutPrefix(cfg.Mask, MaskPrefix)
+	mask, s, ok := strings.Cut(cfg.Mask, "/")
 	if !ok {
-		return diffusion.Space{}, fmt.Errorf("mbv3 mask %q: want %s<dataset>", cfg.Mask, MaskPrefix)
+		return diffusion.Space{}, fmt.Errorf("mbv3 mask %q: want MASK/DATASET (e.g. stage/ofa-100000-seed1)", cfg.Mask)
 	}
 	spec, err := ParseDatasetSpec(s)
 	if err != nil {
@@ -222,7 +259,7 @@ func SpaceFromConfig(cfg diffusion.Config) (diffusion.Space, error) {
 	if err != nil {
 		return diffusion.Space{}, err
 	}
-	return DiffusionSpace(spec, archs), nil
+	return DiffusionSpace(spec, archs, mask)
 }
 
 // LoadScoreModel reads an OFA score-network checkpoint written by
@@ -286,13 +323,17 @@ func LoadScoreModel(path string) (*diffusion.Model, error) {
 	return m, nil
 }
 
-// Train trains the OFA score network (diffusion.Train on DiffusionSpace).
-func Train(ctx context.Context, spec DatasetSpec, preset string, iters, batch int, opt diffusion.TrainOptions) (*diffusion.TrainResult, error) {
+// Train trains the OFA score network (diffusion.Train on DiffusionSpace
+// with the given mask).
+func Train(ctx context.Context, spec DatasetSpec, mask, preset string, iters, batch int, opt diffusion.TrainOptions) (*diffusion.TrainResult, error) {
 	archs, err := spec.Archs()
 	if err != nil {
 		return nil, err
 	}
-	sp := DiffusionSpace(spec, archs)
+	sp, err := DiffusionSpace(spec, archs, mask)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := NewScoreConfig(sp, preset)
 	if err != nil {
 		return nil, err

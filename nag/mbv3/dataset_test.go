@@ -111,7 +111,29 @@ func TestReadArchs(t *testing.T) {
 func TestDiffusionSpaceAndCheckpoint(t *testing.T) {
 	spec := DatasetSpec{Sampler: SamplerOFA, Size: 64, Seed: 5}
 	archs, _ := spec.Archs()
-	sp := DiffusionSpace(spec, archs)
+	if _, err := DiffusionSpace(spec, archs, "full"); err == nil {
+		t.Fatal("unknown mask accepted")
+	}
+	chain, err := DiffusionSpace(spec, archs, MaskChain)
+	if err != nil || chain.Mask.At(0, 1) != 1 || chain.Mask.At(1, 0) != 0 || chain.MaskName != "chain/ofa-64-seed5" {
+		t.Fatalf("chain space: %v %s", err, chain.MaskName)
+	}
+	sp, err := DiffusionSpace(spec, archs, MaskStage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stage mask: block diagonal 4x4 blocks of ones.
+	for i := 0; i < 20; i++ {
+		for j := 0; j < 20; j++ {
+			want := float32(0)
+			if i/4 == j/4 {
+				want = 1
+			}
+			if sp.Mask.At(i, j) != want {
+				t.Fatalf("stage mask [%d][%d] = %g", i, j, sp.Mask.At(i, j))
+			}
+		}
+	}
 	if sp.Size != 64 || sp.Nodes != 20 || sp.Vocab != 9 || sp.PosEnc != "stagewise" || sp.StageLen != 4 {
 		t.Fatalf("space %+v", sp)
 	}
@@ -131,13 +153,16 @@ func TestDiffusionSpaceAndCheckpoint(t *testing.T) {
 		t.Fatalf("config %+v, %v", cfg, err)
 	}
 	path := filepath.Join(t.TempDir(), "s.ckpt")
-	res, err := Train(context.Background(), spec, "small", 2, 8, diffusion.TrainOptions{Out: path, Seed: 1})
+	res, err := Train(context.Background(), spec, MaskStage, "small", 2, 8, diffusion.TrainOptions{Out: path, Seed: 1})
 	if err != nil || res.Step != 2 || res.TrainSize != 64 {
 		t.Fatalf("train: %+v %v", res, err)
 	}
 	m, err := LoadScoreModel(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m.Space.MaskName != "stage/ofa-64-seed5" || m.Space.Mask.At(0, 3) != 1 {
+		t.Fatalf("loaded mask %s", m.Space.MaskName)
 	}
 	if m.Space.Name != "mbv3" || m.Space.Size != 64 || len(m.TrainIndices) != 64 || m.Weights != "ema" || m.SDE.String() != "VE-SDE(sigma 0.1..1, N=1000)" {
 		t.Fatalf("loaded model: space %s size %d, %d indices, %s weights, %s", m.Space.Name, m.Space.Size, len(m.TrainIndices), m.Weights, m.SDE)

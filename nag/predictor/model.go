@@ -146,6 +146,53 @@ func (m *Model) DatasetVector(c gnn.Ctx, feats *tensor.Tensor) (*autograd.Var, e
 	return m.Net.EncodeDataset(c, feats), nil
 }
 
+// EncodeTasks returns the dataset vectors [len(feats), NZ] of several
+// tasks at once: tasks whose features have the same [classes, per_class]
+// shape go through the set encoder together (the intra-class pool over all
+// their classes in one call, the inter-class pool over all tasks in one
+// call), which gives the same vectors as DatasetVector one by one.
+func (m *Model) EncodeTasks(c gnn.Ctx, feats []*tensor.Tensor) (*autograd.Var, error) {
+	type key struct{ c, s int }
+	groups := map[key][]int{}
+	var order []key
+	for i, f := range feats {
+		if f == nil || f.Rank() != 3 || f.Dim(2) != m.Cfg.Net.FeatDim {
+			var sh []int
+			if f != nil {
+				sh = f.Shape()
+			}
+			return nil, fmt.Errorf("dataset features %d: shape %v, want [classes, per_class, %d]", i, sh, m.Cfg.Net.FeatDim)
+		}
+		k := key{f.Dim(0), f.Dim(1)}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	tp := c.Tape
+	set := m.Net.Set
+	var parts []*autograd.Var
+	pos := make([]int, len(feats)) // row of task i in the concatenation
+	n := 0
+	for _, k := range order {
+		idx := groups[k]
+		ts := make([]*tensor.Tensor, len(idx))
+		for j, i := range idx {
+			ts[j] = feats[i]
+			pos[i] = n + j
+		}
+		x := tensor.Concat(0, ts...) // [T·C, S, D]
+		protos := set.Intra.Forward(c, autograd.Const(x))
+		parts = append(parts, set.Inter.Forward(c, tp.Reshape(protos, len(idx), k.c, set.Dim))) // [T, NZ]
+		n += len(idx)
+	}
+	all := parts[0]
+	if len(parts) > 1 {
+		all = tp.Concat(0, parts...)
+	}
+	return tp.Gather(all, 0, pos), nil
+}
+
 // Forward returns the normalised predictions [B] for x [B, 8, 7] in model
 // space (2·onehot − 1, possibly noisy) at noise levels sigma [B] and dataset
 // vector ds ([NZ], or [B, NZ] for per-sample datasets).

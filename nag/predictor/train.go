@@ -230,33 +230,41 @@ func noisyBatch(m *Model, batch []Sample, rng *tensor.RNG, clean bool) (*tensor.
 }
 
 // batchDatasets returns the dataset vectors of a batch: the unknown vector
-// [NZ] when no sample has features, else [B, NZ] with one set encoding per
-// distinct task (computed once per batch).
+// [NZ] when no sample has features, else [B, NZ], with the set encodings of
+// all distinct tasks of the batch computed together (EncodeTasks) and the
+// unknown vector for samples without features.
 func batchDatasets(m *Model, c gnn.Ctx, d *Data, batch []Sample) (*autograd.Var, error) {
-	any := false
+	row := map[int]int{}
+	var tasks []int
+	var feats []*tensor.Tensor
 	for _, s := range batch {
-		if d.Tasks[s.Task].Feats != nil {
-			any = true
-			break
+		if d.Tasks[s.Task].Feats == nil {
+			continue
+		}
+		if _, ok := row[s.Task]; !ok {
+			row[s.Task] = len(tasks)
+			tasks = append(tasks, s.Task)
+			feats = append(feats, d.Tasks[s.Task].Feats)
 		}
 	}
-	if !any {
+	if len(tasks) == 0 {
 		return m.Net.Unknown, nil
 	}
-	enc := map[int]*autograd.Var{}
-	vecs := make([]*autograd.Var, len(batch))
-	for i, s := range batch {
-		v, ok := enc[s.Task]
-		if !ok {
-			var err error
-			if v, err = m.DatasetVector(c, d.Tasks[s.Task].Feats); err != nil {
-				return nil, fmt.Errorf("task %s: %w", d.Tasks[s.Task].Name, err)
-			}
-			enc[s.Task] = v
-		}
-		vecs[i] = v
+	enc, err := m.EncodeTasks(c, feats)
+	if err != nil {
+		return nil, err
 	}
-	return c.Tape.Stack(0, vecs...), nil
+	// Row len(tasks) is the unknown vector.
+	all := c.Tape.Concat(0, enc, c.Tape.Reshape(m.Net.Unknown, 1, m.Cfg.Net.NZ))
+	idx := make([]int, len(batch))
+	for i, s := range batch {
+		if r, ok := row[s.Task]; ok {
+			idx[i] = r
+		} else {
+			idx[i] = len(tasks)
+		}
+	}
+	return c.Tape.Gather(all, 0, idx), nil
 }
 
 // Evaluation is Evaluate's result: metrics over all samples and per task

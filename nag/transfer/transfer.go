@@ -93,9 +93,9 @@ type Report struct {
 	Scales       []float64          `json:"scales"`
 	Steps        int                `json:"steps"`
 	TopK         int                `json:"top_k"`
-	Entries      []Entry            `json:"entries"`       // all unique archs, ranked
-	BestOfTop    map[string]float64 `json:"best_of_top"`   // "1","2","5","10",...: best evaluated acc among the top k
-	FailedEvals  int                `json:"failed_evals"`  // evaluations that failed
+	Entries      []Entry            `json:"entries"`      // all unique archs, ranked
+	BestOfTop    map[string]float64 `json:"best_of_top"`  // "1","2","5","10",...: best evaluated acc among the top k
+	FailedEvals  int                `json:"failed_evals"` // evaluations that failed
 	ElapsedSec   float64            `json:"elapsed_s"`
 	GenerateSec  float64            `json:"generate_s"`
 	EvaluatedSec float64            `json:"evaluate_s"`
@@ -107,34 +107,78 @@ func Run(ctx context.Context, s sde.SDE, score sde.ScoreFn, pred *predictor.Mode
 	if cfg.TopK < 1 {
 		return nil, fmt.Errorf("transfer: top-k %d must be positive", cfg.TopK)
 	}
-	if pred == nil || ev == nil {
-		return nil, fmt.Errorf("transfer: needs a predictor and an evaluator")
+	g, err := Generate(ctx, s, score, pred, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return g.Evaluate(ctx, ev, cfg.Target, cfg.TopK)
+}
+
+// Generated holds ranked, deduplicated candidates of one generation; one
+// generation can be evaluated for several targets when the predictor was
+// not conditioned on target features.
+type Generated struct {
+	Result      *guide.Result
+	Cands       []guide.Candidate
+	Conditioned bool
+	Steps       int
+	Seed        uint64
+	Elapsed     time.Duration
+}
+
+// Generate runs the generation, deduplication and ranking of Run.
+func Generate(ctx context.Context, s sde.SDE, score sde.ScoreFn, pred *predictor.Model, cfg Config) (*Generated, error) {
+	if pred == nil {
+		return nil, fmt.Errorf("transfer: needs a predictor")
 	}
 	start := time.Now()
 	ds, err := pred.DatasetVector(gnn.Ctx{}, cfg.Feats)
 	if err != nil {
 		return nil, fmt.Errorf("transfer: %w", err)
 	}
-	cfg.Gen.Cost = cfg.Target.Cost
+	if cfg.Target.Cost.Name != "" {
+		cfg.Gen.Cost = cfg.Target.Cost
+	}
 	res, err := guide.Generate(ctx, s, score, pred, ds, cfg.Gen)
 	if err != nil {
 		return nil, fmt.Errorf("transfer: %w", err)
 	}
-	genDone := time.Now()
 	cands, err := Dedup(res.Archs, cfg.Dedup)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Target: cfg.Target.Name, Metric: cfg.Target.Metric, Evaluator: ev.Name(), Seed: cfg.Gen.Seed,
-		Conditioned: cfg.Feats != nil, Rounds: res.Rounds, Sampled: res.Sampled, Valid: res.Valid, Unique: len(cands),
-		Scales: res.Scales, Steps: cfg.Gen.Sampler.Steps, TopK: cfg.TopK, BestOfTop: map[string]float64{}}
-	if rep.Steps == 0 {
-		rep.Steps = 1000
+	steps := cfg.Gen.Sampler.Steps
+	if steps == 0 {
+		steps = 1000
 	}
+	return &Generated{Result: res, Cands: cands, Conditioned: cfg.Feats != nil, Steps: steps, Seed: cfg.Gen.Seed,
+		Elapsed: time.Since(start)}, nil
+}
+
+// Evaluate evaluates the top k candidates with ev for target t and builds
+// the report (params and FLOPs for t's dataset).
+func (g *Generated) Evaluate(ctx context.Context, ev evaluate.Evaluator, t Target, topK int) (*Report, error) {
+	if topK < 1 {
+		return nil, fmt.Errorf("transfer: top-k %d must be positive", topK)
+	}
+	if ev == nil {
+		return nil, fmt.Errorf("transfer: needs an evaluator")
+	}
+	start := time.Now()
+	res, cands := g.Result, g.Cands
+	rep := &Report{Target: t.Name, Metric: t.Metric, Evaluator: ev.Name(), Seed: g.Seed,
+		Conditioned: g.Conditioned, Rounds: res.Rounds, Sampled: res.Sampled, Valid: res.Valid, Unique: len(cands),
+		Scales: res.Scales, Steps: g.Steps, TopK: topK, BestOfTop: map[string]float64{}}
 	for i, c := range cands {
-		rep.Entries = append(rep.Entries, Entry{Rank: i + 1, Arch: c.Arch, Pred: c.Pred, Params: c.Params, FLOPs: c.FLOPs, Count: c.Count})
+		e := Entry{Rank: i + 1, Arch: c.Arch, Pred: c.Pred, Params: c.Params, FLOPs: c.FLOPs, Count: c.Count}
+		if t.Cost.Name != "" {
+			if a, err := nb201.Parse(c.Arch); err == nil {
+				e.Params, e.FLOPs = a.Params(t.Cost), a.FLOPs(t.Cost)
+			}
+		}
+		rep.Entries = append(rep.Entries, e)
 	}
-	k := min(cfg.TopK, len(cands))
+	k := min(topK, len(cands))
 	top := make([]string, k)
 	for i := range top {
 		top[i] = cands[i].Arch
@@ -142,6 +186,9 @@ func Run(ctx context.Context, s sde.SDE, score sde.ScoreFn, pred *predictor.Mode
 	results, err := ev.Evaluate(ctx, top)
 	if err != nil {
 		return nil, fmt.Errorf("transfer: evaluate: %w", err)
+	}
+	if len(results) != k {
+		return nil, fmt.Errorf("transfer: evaluator %s returned %d results for %d architectures", ev.Name(), len(results), k)
 	}
 	for i, r := range results {
 		e := &rep.Entries[i]
@@ -164,9 +211,9 @@ func Run(ctx context.Context, s sde.SDE, score sde.ScoreFn, pred *predictor.Mode
 			rep.BestOfTop[fmt.Sprint(kk)] = best
 		}
 	}
-	rep.GenerateSec = genDone.Sub(start).Seconds()
-	rep.EvaluatedSec = time.Since(genDone).Seconds()
-	rep.ElapsedSec = time.Since(start).Seconds()
+	rep.GenerateSec = g.Elapsed.Seconds()
+	rep.EvaluatedSec = time.Since(start).Seconds()
+	rep.ElapsedSec = rep.GenerateSec + rep.EvaluatedSec
 	return rep, nil
 }
 
@@ -264,4 +311,3 @@ func fmtScales(s []float64) string {
 	}
 	return fmt.Sprintf("%g..%g", s[0], s[len(s)-1])
 }
-

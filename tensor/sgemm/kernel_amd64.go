@@ -32,6 +32,11 @@ func packB16N(k int, src *float32, ld int, dst *float32)
 //go:noescape
 func packB16T(k int, src *float32, ld int, dst *float32)
 
+// packA6T copies k groups of 6 values, src[q*ld+r], to dst[q*6+r].
+//
+//go:noescape
+func packA6T(k int, src *float32, ld int, dst *float32)
+
 // packA6N writes dst[q*6+r] = src[r*ld+q] for r < 6, q < k; k must be a
 // multiple of 8.
 //
@@ -85,6 +90,11 @@ var (
 			_ = src[5*ld+k-1]
 			_ = dst[6*k-1]
 			packA6N(k, unsafe.SliceData(src), ld, unsafe.SliceData(dst))
+		},
+		packAT: func(k int, src []float32, ld int, dst []float32) {
+			_ = src[(k-1)*ld+5]
+			_ = dst[6*k-1]
+			packA6T(k, unsafe.SliceData(src), ld, unsafe.SliceData(dst))
 		},
 		epi: epilogueVec,
 	}

@@ -587,6 +587,27 @@ done:
 	VZEROUPPER
 	RET
 
+// func packA6T(k int, src *float32, ld int, dst *float32)
+TEXT ·packA6T(SB), NOSPLIT, $0-32
+	MOVQ k+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), BX
+	SHLQ $2, BX
+	MOVQ dst+24(FP), DI
+	TESTQ CX, CX
+	JEQ done
+loop:
+	VMOVUPS (SI), X0
+	VMOVQ 16(SI), X1
+	VMOVUPS X0, (DI)
+	VMOVQ X1, 16(DI)
+	ADDQ BX, SI
+	ADDQ $24, DI
+	DECQ CX
+	JNE loop
+done:
+	RET
+
 // func packA6N(k int, src *float32, ld int, dst *float32)
 TEXT ·packA6N(SB), NOSPLIT, $0-32
 	MOVQ k+0(FP), CX

@@ -7,6 +7,10 @@ func (p *problem) packA(dst []float32, p0, kb, r0, rows int) {
 	dst = dst[:kb*mr]
 	if p.transA {
 		// A is stored k x m: the mr values of one group are contiguous.
+		if rows == mr && p.kern.packAT != nil {
+			p.kern.packAT(kb, p.a[p0*p.lda+r0:], p.lda, dst)
+			return
+		}
 		for q := 0; q < kb; q++ {
 			src := p.a[(p0+q)*p.lda+r0 : (p0+q)*p.lda+r0+rows]
 			d := dst[q*mr : q*mr+mr]

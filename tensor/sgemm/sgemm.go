@@ -46,10 +46,11 @@ type kernel struct {
 	// of k groups of nr values. beta == 0 must overwrite C without reading it.
 	fn func(k int, a []float32, rs, cs int, b, c []float32, ldc int, alpha, beta float32)
 
-	// Optional fast packing of full panels (nil: packed in Go). packBN
-	// copies k rows of nr values (src[q*ld+j]); packBT and packAN gather
-	// dst[q*n+j] = src[j*ld+q] for n = nr resp. mr, with k a multiple of 8.
-	packBN, packBT, packAN func(k int, src []float32, ld int, dst []float32)
+	// Optional fast packing of full panels (nil: packed in Go). packBN and
+	// packAT copy k rows of nr resp. mr values (src[q*ld+j]); packBT and
+	// packAN gather dst[q*n+j] = src[j*ld+q] for n = nr resp. mr, with k a
+	// multiple of 8.
+	packBN, packBT, packAN, packAT func(k int, src []float32, ld int, dst []float32)
 	// epi applies row = act(row + bias) (bias may be nil).
 	epi func(row, bias []float32, act Activation)
 }

@@ -1,0 +1,483 @@
+// emu_test.cpp - runs nag's CUDA kernels on the CPU emulator (cuda_emu.h) and
+// checks them against naive host references, to catch indexing, tiling,
+// synchronisation and reduction bugs without a GPU. Not a substitute for the
+// device tests (kernels_cuda_test.go): host libm differs from the device's,
+// and the TF32 tensor-core GEMM is not covered. Built and run by
+// TestKernelsOnCPUEmulator (emu_test.go). Exit status 0 = all checks passed.
+#include "cuda_emu.h"
+
+#include "../adam.cu"
+#include "../attention.cu"
+#include "../elementwise.cu"
+#include "../gemm.cu"
+#include "../graphconv.cu"
+#include "../layernorm.cu"
+#include "../reduce.cu"
+#include "../sde.cu"
+
+#include <functional>
+#include <string>
+
+using std::vector;
+typedef vector<float> V;
+
+static int failures = 0;
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static float frand() {  // uniform in [-1, 1)
+  rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+  return (float)((rng_state >> 40) * (1.0 / 8388608.0)) - 1.0f;
+}
+static V randv(size_t n, float scale = 1) {
+  V v(n);
+  for (auto& x : v) x = scale * frand();
+  return v;
+}
+
+static void check(const std::string& what, const V& got, const vector<double>& want, double atol, double rtol) {
+  if (got.size() != want.size()) {
+    printf("FAIL %s: %zu values, want %zu\n", what.c_str(), got.size(), want.size());
+    failures++;
+    return;
+  }
+  double worst = 0;
+  size_t wi = 0;
+  for (size_t i = 0; i < got.size(); i++) {
+    double e = fabs((double)got[i] - want[i]) / (atol + rtol * fabs(want[i]));
+    if (!(e <= worst)) worst = e, wi = i;  // NaN counts as worst
+  }
+  if (!(worst <= 1)) {
+    printf("FAIL %s: element %zu = %.9g, want %.9g (%.3g x tolerance)\n", what.c_str(), wi, got[wi], want[wi], worst);
+    failures++;
+  } else {
+    printf("ok   %s\n", what.c_str());
+  }
+}
+static vector<double> toD(const V& v) { return vector<double>(v.begin(), v.end()); }
+
+static dim3 g1(long long n, int t) {
+  long long b = (n + t - 1) / t;
+  if (b > 64) b = 64;  // grid-stride loops cover the rest
+  return dim3{(unsigned)(b < 1 ? 1 : b), 1, 1};
+}
+
+static void test_elementwise() {
+  int n = 1000;
+  V a = randv(n, 3), b = randv(n), out(n);
+  for (auto& x : b) x = fabsf(x) + 0.5f;
+  vector<double> w(n);
+  emu::launch(g1(n, 256), dim3{256}, 0, ew_binary, NAG_DIV, n, a.data(), b.data(), out.data());
+  for (int i = 0; i < n; i++) w[i] = (double)a[i] / b[i];
+  check("ew_binary div", out, w, 1e-7, 1e-6);
+
+  int rows = 37, cols = 29;
+  V m = randv(rows * cols), row = randv(cols), col = randv(rows), o(rows * cols);
+  vector<double> wm(rows * cols);
+  emu::launch(g1(rows * cols, 256), dim3{256}, 0, ew_binary_row, NAG_ADD, rows, cols, m.data(), row.data(), o.data());
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) wm[r * cols + c] = (double)m[r * cols + c] + row[c];
+  check("ew_binary_row add", o, wm, 1e-6, 1e-6);
+  emu::launch(g1(rows * cols, 256), dim3{256}, 0, ew_binary_col, NAG_MUL, rows, cols, m.data(), col.data(), o.data());
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) wm[r * cols + c] = (double)m[r * cols + c] * col[r];
+  check("ew_binary_col mul", o, wm, 1e-6, 1e-6);
+  emu::launch(g1(rows * cols, 256), dim3{256}, 0, bias_act, rows, cols, m.data(), row.data(), NAG_U_RELU, 0.f, o.data());
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) wm[r * cols + c] = std::max(0.0, (double)m[r * cols + c] + row[c]);
+  check("bias_act relu", o, wm, 1e-6, 1e-6);
+
+  // GELU and its gradient against double-precision formulas.
+  emu::launch(g1(n, 256), dim3{256}, 0, ew_unary, NAG_U_GELU, n, a.data(), 0.f, out.data());
+  for (int i = 0; i < n; i++) w[i] = a[i] * 0.5 * erfc(-a[i] / sqrt(2.0));
+  check("ew_unary gelu", out, w, 1e-6, 1e-5);
+  V g = randv(n);
+  emu::launch(g1(n, 256), dim3{256}, 0, ew_unary_grad, NAG_U_GELU, n, a.data(), g.data(), 0.f, out.data());
+  for (int i = 0; i < n; i++) {
+    double x = a[i];
+    w[i] = g[i] * (0.5 * erfc(-x / sqrt(2.0)) + x * exp(-0.5 * x * x) / sqrt(2 * M_PI));
+  }
+  check("ew_unary_grad gelu", out, w, 1e-6, 1e-5);
+  emu::launch(g1(n, 256), dim3{256}, 0, ew_unary, NAG_U_ELU, n, a.data(), 0.7f, out.data());
+  for (int i = 0; i < n; i++) w[i] = a[i] > 0 ? a[i] : 0.7 * expm1((double)a[i]);
+  check("ew_unary elu", out, w, 1e-6, 1e-5);
+  emu::launch(g1(n, 256), dim3{256}, 0, ew_unary_grad, NAG_U_SILU, n, a.data(), g.data(), 0.f, out.data());
+  for (int i = 0; i < n; i++) {
+    double x = a[i], s = 1 / (1 + exp(-x));
+    w[i] = g[i] * s * (1 + x * (1 - s));
+  }
+  check("ew_unary_grad silu", out, w, 1e-6, 1e-5);
+
+  // dropout: mask from the stream's uniforms, forward and backward agree.
+  V y(n), y2(n);
+  emu::launch(g1(n, 256), dim3{256}, 0, dropout, n, 0.3f, 5ull, 9ull, a.data(), y.data());
+  V ones(n, 1.f);
+  emu::launch(g1(n, 256), dim3{256}, 0, dropout, n, 0.3f, 5ull, 9ull, ones.data(), y2.data());
+  int kept = 0;
+  for (int i = 0; i < n; i++) {
+    w[i] = y2[i] != 0 ? a[i] / 0.7 : 0;
+    kept += y2[i] != 0;
+  }
+  check("dropout mask consistent", y, w, 1e-7, 1e-6);
+  if (kept < 600 || kept > 800) {
+    printf("FAIL dropout kept %d of 1000 at p=0.3\n", kept);
+    failures++;
+  }
+}
+
+static void test_reduce_softmax() {
+  for (int rows : {1, 13}) {
+    for (int cols : {1, 31, 100}) {
+      V x = randv(rows * cols, 4), out(rows), sm(rows * cols), g = randv(rows * cols), dx(rows * cols);
+      vector<double> w(rows), ws(rows * cols);
+      std::string sh = "[" + std::to_string(rows) + "," + std::to_string(cols) + "]";
+      dim3 grid{(unsigned)((rows + 7) / 8)}, blk{256};
+      emu::launch(grid, blk, 0, reduce_last, NAG_R_SUM, rows, cols, x.data(), out.data());
+      for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (int c = 0; c < cols; c++) s += x[r * cols + c];
+        w[r] = s;
+      }
+      check("reduce_last sum " + sh, out, w, 1e-5, 1e-5);
+      emu::launch(grid, blk, 0, reduce_last, NAG_R_MAX, rows, cols, x.data(), out.data());
+      for (int r = 0; r < rows; r++) {
+        double m = -1e30;
+        for (int c = 0; c < cols; c++) m = std::max(m, (double)x[r * cols + c]);
+        w[r] = m;
+      }
+      check("reduce_last max " + sh, out, w, 0, 1e-7);
+      emu::launch(grid, blk, 0, softmax_last, rows, cols, 0, x.data(), sm.data());
+      for (int r = 0; r < rows; r++) {
+        double m = -1e30, s = 0;
+        for (int c = 0; c < cols; c++) m = std::max(m, (double)x[r * cols + c]);
+        for (int c = 0; c < cols; c++) s += exp(x[r * cols + c] - m);
+        for (int c = 0; c < cols; c++) ws[r * cols + c] = exp(x[r * cols + c] - m) / s;
+      }
+      check("softmax " + sh, sm, ws, 1e-7, 1e-5);
+      emu::launch(grid, blk, 0, softmax_last_grad, rows, cols, 0, sm.data(), g.data(), dx.data());
+      for (int r = 0; r < rows; r++) {
+        double d = 0;
+        for (int c = 0; c < cols; c++) d += (double)g[r * cols + c] * sm[r * cols + c];
+        for (int c = 0; c < cols; c++) ws[r * cols + c] = sm[r * cols + c] * (g[r * cols + c] - d);
+      }
+      check("softmax grad " + sh, dx, ws, 1e-6, 1e-4);
+    }
+  }
+  int outer = 3, n = 9, inner = 37;
+  V x = randv(outer * n * inner), out(outer * inner);
+  vector<double> w(outer * inner);
+  emu::launch(dim3{(unsigned)((inner + 31) / 32), (unsigned)outer}, dim3{32, 8}, 0, reduce_mid, NAG_R_MEAN, outer, n,
+              inner, x.data(), out.data());
+  for (int o = 0; o < outer; o++)
+    for (int j = 0; j < inner; j++) {
+      double s = 0;
+      for (int i = 0; i < n; i++) s += x[(o * n + i) * inner + j];
+      w[o * inner + j] = s / n;
+    }
+  check("reduce_mid mean [3,9,37]", out, w, 1e-6, 1e-5);
+}
+
+static void test_layernorm() {
+  int rows = 19, d = 45;
+  V x = randv(rows * d, 2), gam = randv(d), bet = randv(d), out(rows * d), mean(rows), rstd(rows);
+  dim3 grid{(unsigned)((rows + 7) / 8)}, blk{256};
+  emu::launch(grid, blk, 0, layernorm_fwd, rows, d, x.data(), gam.data(), bet.data(), 1e-5f, out.data(), mean.data(),
+              rstd.data());
+  vector<double> w(rows * d), wm(rows), wr(rows), xh(rows * d);
+  for (int r = 0; r < rows; r++) {
+    double m = 0, v = 0;
+    for (int c = 0; c < d; c++) m += x[r * d + c];
+    m /= d;
+    for (int c = 0; c < d; c++) v += (x[r * d + c] - m) * (x[r * d + c] - m);
+    double rs = 1 / sqrt(v / d + 1e-5);
+    wm[r] = m, wr[r] = rs;
+    for (int c = 0; c < d; c++) {
+      xh[r * d + c] = (x[r * d + c] - m) * rs;
+      w[r * d + c] = xh[r * d + c] * gam[c] + bet[c];
+    }
+  }
+  check("layernorm out", out, w, 1e-5, 1e-5);
+  check("layernorm mean", mean, wm, 1e-6, 1e-5);
+  check("layernorm rstd", rstd, wr, 1e-6, 1e-5);
+  V g = randv(rows * d), dx(rows * d), dg(d), db(d);
+  emu::launch(grid, blk, 0, layernorm_bwd_dx, rows, d, g.data(), x.data(), gam.data(), mean.data(), rstd.data(),
+              dx.data());
+  emu::launch(dim3{(unsigned)((d + 31) / 32)}, dim3{32, 8}, 0, layernorm_bwd_affine, rows, d, g.data(), x.data(),
+              mean.data(), rstd.data(), dg.data(), db.data());
+  // Independent reference: numerical derivative of L = Σ g·LN(x) (double precision).
+  auto loss = [&](const vector<double>& xx) {
+    double L = 0;
+    for (int r = 0; r < rows; r++) {
+      double m = 0, v = 0;
+      for (int c = 0; c < d; c++) m += xx[r * d + c];
+      m /= d;
+      for (int c = 0; c < d; c++) v += (xx[r * d + c] - m) * (xx[r * d + c] - m);
+      double rs = 1 / sqrt(v / d + 1e-5);
+      for (int c = 0; c < d; c++) L += g[r * d + c] * ((xx[r * d + c] - m) * rs * gam[c] + bet[c]);
+    }
+    return L;
+  };
+  vector<double> xd = toD(x), wdx(rows * d), wdg(d, 0), wdb(d, 0);
+  for (int i = 0; i < rows * d; i++) {
+    double h = 1e-6, s = xd[i];
+    xd[i] = s + h;
+    double lp = loss(xd);
+    xd[i] = s - h;
+    double lm = loss(xd);
+    xd[i] = s;
+    wdx[i] = (lp - lm) / (2 * h);
+  }
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < d; c++) {
+      wdg[c] += g[r * d + c] * xh[r * d + c];
+      wdb[c] += g[r * d + c];
+    }
+  check("layernorm dx (vs finite differences)", dx, wdx, 1e-4, 1e-3);
+  check("layernorm dgamma", dg, wdg, 1e-5, 1e-5);
+  check("layernorm dbeta", db, wdb, 1e-5, 1e-5);
+}
+
+static void test_gemm() {
+  struct S {
+    int m, n, k;
+  } shapes[] = {{1, 1, 1}, {7, 5, 3}, {65, 63, 17}, {64, 64, 16}, {3, 70, 33}};
+  for (auto s : shapes)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++) {
+        int batch = 2, pad = 2;
+        int ar = ta ? s.k : s.m, ac = ta ? s.m : s.k, br = tb ? s.n : s.k, bc = tb ? s.k : s.n;
+        int lda = ac + pad, ldb = bc + pad, ldc = s.n + pad;
+        long long sA = (long long)ar * lda, sB = 0 /* broadcast B */, sC = (long long)s.m * ldc;
+        V A = randv(batch * sA), B = randv(br * ldb), C = randv(batch * sC), C0 = C;
+        float alpha = 1.5f, beta = -0.5f;
+        emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 63) / 64), (unsigned)batch}, dim3{256}, 0,
+                    sgemm_tiled, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C.data(),
+                    ldc, sC);
+        vector<double> w = toD(C0);
+        for (int z = 0; z < batch; z++)
+          for (int i = 0; i < s.m; i++)
+            for (int j = 0; j < s.n; j++) {
+              double acc = 0;
+              for (int kk = 0; kk < s.k; kk++) {
+                double av = ta ? A[z * sA + kk * lda + i] : A[z * sA + i * lda + kk];
+                double bv = tb ? B[j * ldb + kk] : B[kk * ldb + j];
+                acc += av * bv;
+              }
+              w[z * sC + i * ldc + j] = alpha * acc + beta * C0[z * sC + i * ldc + j];
+            }
+        char name[96];
+        snprintf(name, sizeof name, "sgemm_tiled %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
+        check(name, C, w, 1e-5, 1e-5);
+        // TF32 tensor-core kernel (emulated mma.sync): |err| <= 4e-3·Σ|αab| + |βc| bound.
+        V C2 = C0;
+        emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 63) / 64), (unsigned)batch}, dim3{128}, 0,
+                    sgemm_tf32, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C2.data(),
+                    ldc, sC);
+        snprintf(name, sizeof name, "sgemm_tf32 %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
+        check(name, C2, w, 4e-3 * alpha * s.k, 1e-3);
+      }
+  // beta = 0 must not read C.
+  int m = 5, n = 6, k = 7;
+  V A = randv(m * k), B = randv(k * n), C(m * n, NAN);
+  emu::launch(dim3{1, 1, 1}, dim3{256}, 0, sgemm_tiled, 0, 0, m, n, k, 1.f, A.data(), k, 0ll, B.data(), n, 0ll, 0.f,
+              C.data(), n, 0ll);
+  vector<double> w(m * n);
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double acc = 0;
+      for (int kk = 0; kk < k; kk++) acc += (double)A[i * k + kk] * B[kk * n + j];
+      w[i * n + j] = acc;
+    }
+  check("sgemm_tiled beta=0 ignores NaN C", C, w, 1e-5, 1e-5);
+}
+
+static void test_graphconv() {
+  int B = 3, N = 8, C = 37;
+  V a1 = randv(N * N), a2 = randv(N * N), h = randv(B * N * C), o1(B * N * C), o2(B * N * C);
+  for (int trans = 0; trans < 2; trans++) {
+    emu::launch(dim3{(unsigned)B}, dim3{128}, 0, graph_adj2, B, N, C, trans, a1.data(), a2.data(), h.data(), o1.data(),
+                o2.data());
+    vector<double> w1(B * N * C), w2(B * N * C);
+    for (int b = 0; b < B; b++)
+      for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++) {
+          double s1 = 0, s2 = 0;
+          for (int j = 0; j < N; j++) {
+            int e = trans ? j * N + i : i * N + j;
+            s1 += a1[e] * h[(b * N + j) * C + c];
+            s2 += a2[e] * h[(b * N + j) * C + c];
+          }
+          w1[(b * N + i) * C + c] = s1, w2[(b * N + i) * C + c] = s2;
+        }
+    check("graph_adj2 out1 trans=" + std::to_string(trans), o1, w1, 1e-6, 1e-5);
+    check("graph_adj2 out2 trans=" + std::to_string(trans), o2, w2, 1e-6, 1e-5);
+  }
+  V x2 = randv(B * N * C), s(B * N * C);
+  emu::launch(dim3{(unsigned)B}, dim3{128}, 0, graph_adj2_sum, B, N, C, 1, a1.data(), h.data(), a2.data(), x2.data(),
+              s.data());
+  vector<double> w(B * N * C);
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < N; i++)
+      for (int c = 0; c < C; c++) {
+        double acc = 0;
+        for (int j = 0; j < N; j++) acc += a1[j * N + i] * h[(b * N + j) * C + c] + a2[j * N + i] * x2[(b * N + j) * C + c];
+        w[(b * N + i) * C + c] = acc;
+      }
+  check("graph_adj2_sum trans", s, w, 1e-6, 1e-5);
+}
+
+// Naive attention forward in double; returns out and probs.
+static void attn_ref(int B, int H, int N, int D, double scale, const vector<double>& q, const vector<double>& k,
+                     const vector<double>& v, const V* mask, int ms, vector<double>& out, vector<double>& probs) {
+  out.assign(B * H * N * D, 0);
+  probs.assign(B * H * N * N, 0);
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++)
+      for (int i = 0; i < N; i++) {
+        vector<double> s(N);
+        double mx = -1e300;
+        for (int j = 0; j < N; j++) {
+          double d = 0;
+          for (int t = 0; t < D; t++) d += q[((b * H + h) * N + i) * D + t] * k[((b * H + h) * N + j) * D + t];
+          d *= scale;
+          if (mask && (*mask)[b * ms + i * N + j] == 0) d = -1e9;
+          s[j] = d;
+          mx = std::max(mx, d);
+        }
+        double sum = 0;
+        for (int j = 0; j < N; j++) sum += (s[j] = exp(s[j] - mx));
+        for (int j = 0; j < N; j++) {
+          double p = s[j] / sum;
+          probs[((b * H + h) * N + i) * N + j] = p;
+          for (int t = 0; t < D; t++) out[((b * H + h) * N + i) * D + t] += p * v[((b * H + h) * N + j) * D + t];
+        }
+      }
+}
+
+static void test_attention() {
+  int B = 2, H = 3, N = 8, D = 4;
+  int n = B * H * N * D;
+  V q = randv(n, 2), k = randv(n, 2), v = randv(n), mask(B * N * N), out(n), probs(B * H * N * N);
+  for (auto& m : mask) m = frand() > -0.2f ? 1.f : 0.f;
+  for (int j = 0; j < N; j++) mask[0 * N * N + 2 * N + j] = 0;  // a fully masked row
+  float scale = 0.5f;
+  size_t shm = 4 * (3 * H * N * D + H * N * N);
+  emu::launch(dim3{(unsigned)B}, dim3{32}, shm, attn_fwd, B, H, N, D, scale, q.data(), k.data(), v.data(), mask.data(),
+              N * N, out.data(), probs.data());
+  vector<double> wo, wp;
+  attn_ref(B, H, N, D, scale, toD(q), toD(k), toD(v), &mask, N * N, wo, wp);
+  check("attn_fwd out", out, wo, 1e-6, 1e-5);
+  check("attn_fwd probs", probs, wp, 1e-7, 1e-5);
+
+  V g = randv(n), dq(n), dk(n), dv(n);
+  size_t shb = 4 * (4 * H * N * D + 2 * H * N * N);
+  emu::launch(dim3{(unsigned)B}, dim3{32}, shb, attn_bwd, B, H, N, D, scale, q.data(), k.data(), v.data(), mask.data(),
+              N * N, probs.data(), g.data(), dq.data(), dk.data(), dv.data());
+  // Finite differences of L = Σ g·out in double (masked scores are constants).
+  auto grad = [&](vector<double> x, int which) {
+    vector<double> r(n);
+    for (int i = 0; i < n; i++) {
+      double s = x[i], hh = 1e-6, L[2];
+      for (int sgn = 0; sgn < 2; sgn++) {
+        x[i] = s + (sgn ? -hh : hh);
+        vector<double> o, p;
+        attn_ref(B, H, N, D, scale, which == 0 ? x : toD(q), which == 1 ? x : toD(k), which == 2 ? x : toD(v), &mask, N * N, o,
+                 p);
+        double l = 0;
+        for (int t = 0; t < n; t++) l += g[t] * o[t];
+        L[sgn] = l;
+      }
+      x[i] = s;
+      r[i] = (L[0] - L[1]) / (2 * hh);
+    }
+    return r;
+  };
+  check("attn_bwd dq (vs finite differences)", dq, grad(toD(q), 0), 1e-5, 1e-3);
+  check("attn_bwd dk (vs finite differences)", dk, grad(toD(k), 1), 1e-5, 1e-3);
+  check("attn_bwd dv (vs finite differences)", dv, grad(toD(v), 2), 1e-5, 1e-3);
+}
+
+static void test_sde_adam() {
+  // Philox KAT (zero counter/key) through the kernel, the other two directly.
+  vector<unsigned int> raw(8);
+  emu::launch(dim3{1}, dim3{32}, 0, philox_raw, 2, 0ull, 0ull, raw.data());
+  unsigned int want0[4] = {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u};
+  bool ok = true;
+  for (int i = 0; i < 4; i++) ok &= raw[i] == want0[i];
+  nag_u4 c1 = nag_philox4x32_10(nag_u4{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, 0xffffffffu, 0xffffffffu);
+  ok &= c1.x == 0x408f276du && c1.y == 0x41c83b0eu && c1.z == 0xa20bc7c6u && c1.w == 0x6d5451fdu;
+  nag_u4 c2 = nag_philox4x32_10(nag_u4{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, 0xa4093822u, 0x299f31d0u);
+  ok &= c2.x == 0xd16cfe09u && c2.y == 0x94fdccebu && c2.z == 0x5001e420u && c2.w == 0x24126ea1u;
+  printf("%s philox4x32-10 known answers\n", ok ? "ok  " : "FAIL");
+  failures += !ok;
+
+  int n = 1001;
+  V z(n);
+  emu::launch(g1((n + 3) / 4, 256), dim3{256}, 0, philox_normal, n, 7ull, 3ull, 0.f, 1.f, z.data());
+  double s1 = 0, s2 = 0;
+  for (float x : z) s1 += x, s2 += (double)x * x;
+  bool mok = fabs(s1 / n) < 0.1 && fabs(s2 / n - 1) < 0.15;
+  for (int i = 0; i < n; i++) mok &= z[i] == nag_normal_at(7, 3, i);
+  printf("%s philox_normal moments and element order\n", mok ? "ok  " : "FAIL");
+  failures += !mok;
+
+  V x = randv(n), sc = randv(n), xm(n), x0 = x;
+  emu::launch(g1((n + 3) / 4, 256), dim3{256}, 0, sde_predictor, n, 0.9f, 0.3f, 0.1f, 7ull, 3ull, x.data(), sc.data(),
+              xm.data());
+  vector<double> wx(n), wm(n);
+  for (int i = 0; i < n; i++) wm[i] = 0.9 * x0[i] + 0.3 * sc[i], wx[i] = wm[i] + 0.1 * z[i];
+  check("sde_predictor xmean", xm, wm, 1e-6, 1e-6);
+  check("sde_predictor x", x, wx, 1e-6, 1e-6);
+
+  int B = 5, per = 37;
+  n = B * per;
+  V lx = randv(n), lg = randv(n, 10), lxm(n), norms(2 * B), info(2), lx0 = lx, lz(n);
+  for (int i = 0; i < n; i++) lz[i] = nag_normal_at(8, 21, i);
+  emu::launch(dim3{(unsigned)B}, dim3{128}, 0, langevin_norms, B, per, lg.data(), 8ull, 21ull, norms.data());
+  emu::launch(g1((n + 3) / 4, 256), dim3{256}, 0, langevin_update, B, per, 0.16f, 1.f, norms.data(), lg.data(), 8ull,
+              21ull, lx.data(), lxm.data(), info.data());
+  double gn = 0, nn = 0;
+  for (int b = 0; b < B; b++) {
+    double g2 = 0, z2 = 0;
+    for (int j = b * per; j < (b + 1) * per; j++) g2 += (double)lg[j] * lg[j], z2 += (double)lz[j] * lz[j];
+    gn += sqrt(g2), nn += sqrt(z2);
+  }
+  gn /= B, nn /= B;
+  double r = 0.16 * nn / gn, step = 2 * r * r;
+  vector<double> wlx(n), wlm(n);
+  for (int i = 0; i < n; i++) wlm[i] = lx0[i] + step * lg[i], wlx[i] = wlm[i] + sqrt(2 * step) * lz[i];
+  check("langevin step size", V{info[0]}, {step}, 1e-12, 1e-5);
+  check("langevin xmean", lxm, wlm, 1e-6, 1e-5);
+  check("langevin x", lx, wlx, 1e-6, 1e-5);
+
+  n = 777;
+  V p = randv(n), g = randv(n), m(n, 0), v(n, 0), sh = p;
+  vector<double> pd = toD(p), md(n, 0), vd(n, 0), sd = toD(p);
+  double lr = 1e-2, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 1e-2;
+  for (int t = 1; t <= 3; t++) {
+    double bc1 = 1 - pow(b1, t), bc2 = 1 - pow(b2, t), decay = std::min(0.999, (1.0 + t) / (10.0 + t));
+    emu::launch(g1(n, 256), dim3{256}, 0, adam_ema, n, p.data(), g.data(), m.data(), v.data(), sh.data(),
+                (float)(lr / bc1), (float)sqrt(bc2), (float)(1 - b1), (float)b2, (float)(1 - b2), (float)eps, (float)wd,
+                (float)(1 - decay));
+    for (int i = 0; i < n; i++) {
+      double gg = g[i] + wd * pd[i];
+      md[i] = b1 * md[i] + (1 - b1) * gg;
+      vd[i] = b2 * vd[i] + (1 - b2) * gg * gg;
+      pd[i] -= lr / bc1 * md[i] / (sqrt(vd[i]) / sqrt(bc2) + eps);
+      sd[i] -= (1 - decay) * (sd[i] - pd[i]);
+    }
+  }
+  check("adam_ema params", p, pd, 1e-6, 1e-5);
+  check("adam_ema shadow", sh, sd, 1e-6, 1e-5);
+}
+
+int main() {
+  test_elementwise();
+  test_reduce_softmax();
+  test_layernorm();
+  test_gemm();
+  test_graphconv();
+  test_attention();
+  test_sde_adam();
+  printf("%d failure(s)\n", failures);
+  return failures ? 1 : 0;
+}
