@@ -52,6 +52,12 @@
 //     batch-averaged norms (sde.cu);
 //   - fused Adam + EMA update (adam.cu).
 //
+// Without a GPU, TestKernelsOnCPUEmulator (untagged) compiles the .cu files as
+// host C++ against emu/cuda_emu.h, a small emulator of the CUDA execution model,
+// and checks every kernel's indexing, tiling and synchronisation against naive
+// references; the cuda-tagged tests check the real device against the Go CPU
+// reference.
+//
 // Device also implements tensor.Backend (registered as "cuda"): Sgemm on host
 // slices uploads the operands, runs the GEMM and downloads C. That path is
 // correct but bound by PCIe transfers and is only useful for large products;

@@ -12,8 +12,9 @@
 #                                     the benchmarks, then `nag bench --device cuda`
 #                                     if nag has that flag; results go to
 #                                     $OUT/gpu-results.txt (and stdout).
-# Budget: the device part is capped at ~6 minutes of command time (tests 180 s,
-# benchmarks 150 s, nag bench 60 s); the session's whole device budget is 15 min.
+# Budget: the device part is capped at ~8 minutes of command time (tests 180 s,
+# benchmarks 150 s, nag bench 60 s, PyTorch baseline 90 s); typical total is well
+# under that. The session's whole device budget is 15 min, machine start included.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,8 +35,8 @@ if [ "${1:-}" != --on-device ]; then
 	ls -la .gpu
 	cat <<'MSG'
 
-Built. Run on the GPU machine with the device tool (one call, ~6 min cap):
-  run(command="bash scripts/gpu-check.sh --on-device", carry=[".gpu"], timeout_s=480)
+Built. Run on the GPU machine with the device tool (one call, ~8 min cap):
+  run(command="bash scripts/gpu-check.sh --on-device", carry=[".gpu"], timeout_s=540)
 Results: $OUT/gpu-results.txt (comes back under the reply's files_at).
 MSG
 	exit 0
@@ -63,8 +64,14 @@ run 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --f
 (cd kernels && run 180 ../.gpu/kernels.test -test.v -test.count=1 -test.timeout=170s)
 (cd kernels && run 150 ../.gpu/kernels.test -test.run='^$' -test.bench=. -test.benchtime=100x -test.timeout=140s)
 if [ -x .gpu/nag ] && .gpu/nag bench -h 2>&1 | grep -q -- '-device'; then
-	run 60 .gpu/nag bench --device cuda --reps 3
+	run 60 .gpu/nag bench --device cuda --reps 3 --json
 else
 	log "== nag bench --device cuda: skipped (this nag has no -device flag yet)"
+fi
+# PyTorch on the same GPU, same shapes (the issue's baseline; the image's python3 has torch).
+if [ -f scripts/bench_pytorch.py ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+	run 90 python3 scripts/bench_pytorch.py --device cuda --reps 5
+else
+	log "== PyTorch CUDA baseline: skipped (no scripts/bench_pytorch.py or no CUDA PyTorch)"
 fi
 log "results in $R"

@@ -17,6 +17,7 @@ import (
 	"github.com/nagml/nag/nag/bench201"
 	"github.com/nagml/nag/nag/bo"
 	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/nag/evaluate"
 	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/nag/progress"
 )
@@ -51,6 +52,8 @@ func runBO(e *env, args []string) error {
 	members := fs.Int("members", d.GNN.Members, "GNN ensemble members (gnn-mutation, diffusionnag)")
 	conc := fs.Int("concurrency", 1, "evaluations run at once")
 	retries := fs.Int("retries", 1, "extra attempts for a failed evaluation")
+	evalCmd := fs.String("eval-cmd", "", "evaluate with an external command instead of the NB201 table: a shell command line that gets the architecture string as its last argument and prints the accuracy (last number of its last line); --task then only names the run")
+	timeout := fs.Duration("timeout", 0, "per-attempt time limit for --eval-cmd (0: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -81,18 +84,27 @@ func runBO(e *env, args []string) error {
 			return usageError("--method %q: want one of %s", m, strings.Join(bo.MethodNames, ", "))
 		}
 	}
-	if *bench == "" {
-		return usageError("--bench is required (or set $%s)", bench201.EnvPath)
+	var ev bo.Evaluator
+	var optS, optT float64
+	if *evalCmd != "" {
+		ev = bo.Shared{E: &evaluate.Command{Cmd: *evalCmd, Concurrency: *conc, Retries: *retries, Timeout: *timeout}}
+		t = bo.Task{Name: t.Name, Search: "command", Test: "command",
+			Note: fmt.Sprintf("evaluated by the external command %q; its accuracy is searched on and reported", *evalCmd)}
+	} else {
+		if *bench == "" {
+			return usageError("--bench is required (or set $%s)", bench201.EnvPath)
+		}
+		tab, err := bench201.Load(*bench)
+		if err != nil {
+			return err
+		}
+		te, err := bo.NewTableEvaluator(tab, t)
+		if err != nil {
+			return err
+		}
+		ev = te
+		optS, optT = te.Optima()
 	}
-	tab, err := bench201.Load(*bench)
-	if err != nil {
-		return err
-	}
-	ev, err := bo.NewTableEvaluator(tab, t)
-	if err != nil {
-		return err
-	}
-	optS, optT := ev.Optima()
 	opts := d
 	opts.Acq, opts.Init, opts.Steps, opts.Scale, opts.Ratio = a, *nInit, *steps, *scale, *ratio
 	opts.GNN.Members = *members
@@ -180,6 +192,9 @@ func runBO(e *env, args []string) error {
 
 // searchSuffix distinguishes records of non-default search signals in file names.
 func searchSuffix(t bo.Task) string {
+	if t.Search == "command" {
+		return "-cmd"
+	}
 	def, _ := bo.NB201Task(t.Name, "")
 	if t.Search == def.Search {
 		return ""

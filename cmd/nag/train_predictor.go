@@ -41,6 +41,12 @@ func runTrainPredictor(e *env, args []string) error {
 	if *out == "" {
 		return usageError("--out is required")
 	}
+	if _, err := predictor.ParseGraph(*graph); err != nil {
+		return usageError("--graph: %v", err)
+	}
+	if *featDim < 1 {
+		return usageError("--feat-dim %d must be positive", *featDim)
+	}
 	var (
 		d   *predictor.Data
 		err error
@@ -74,9 +80,6 @@ func runTrainPredictor(e *env, args []string) error {
 	}
 	mcfg := predictor.DefaultModelConfig(*featDim)
 	mcfg.Graph = *graph
-	if _, err := predictor.ParseGraph(*graph); err != nil {
-		return usageError("--graph: %v", err)
-	}
 	tc := predictor.TrainConfig{Iters: *iters, Batch: *batch, LR: *lr, Warmup: *warmup, GradClip: *clip,
 		EMADecay: *ema, Seed: *seed, EvalEvery: *evalEvery, Clean: *clean}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -111,7 +111,10 @@ inline void mma_m16n8k8_tf32(float* acc, const unsigned int* a, const unsigned i
   }
 }
 
-// launch runs kernel f on grid x block threads (shmem bytes of dynamic shared memory).
+// launch runs kernel f on grid x block threads (shmem bytes of dynamic shared
+// memory). One std::thread per CUDA thread of a block, reused for every block;
+// blocks run one after another (a barrier separates them), so __shared__
+// statics are private to the running block.
 template <class F, class... A>
 void launch(dim3 grid, dim3 block, size_t shmem, F f, A... args) {
   if (shmem > sizeof(dyn_shared)) {
@@ -125,30 +128,33 @@ void launch(dim3 grid, dim3 block, size_t shmem, F f, A... args) {
   }
   gridDim = grid;
   blockDim = block;
-  for (unsigned bz = 0; bz < grid.z; bz++)
-    for (unsigned by = 0; by < grid.y; by++)
-      for (unsigned bx = 0; bx < grid.x; bx++) {
-        Barrier bar(nt);
-        int nw = (nt + 31) / 32;
-        std::vector<std::unique_ptr<Barrier>> wb;
-        for (int w = 0; w < nw; w++) wb.emplace_back(new Barrier(std::min(32, nt - 32 * w)));
-        std::vector<std::thread> th;
-        th.reserve(nt);
-        for (int t = 0; t < nt; t++) {
-          th.emplace_back([&, t] {
-            threadIdx = dim3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
-            blockIdx = dim3{bx, by, bz};
-            lane = t % 32;
-            warp = t / 32;
-            block_bar = &bar;
-            warp_bar = wb[warp].get();
-            f(args...);
-            // An exited thread no longer takes part in barriers.
-            warp_bar->arrive_and_drop();
-            block_bar->arrive_and_drop();
-          });
-        }
-        for (auto& x : th) x.join();
+  int nb = grid.x * grid.y * grid.z, nw = (nt + 31) / 32;
+  std::vector<std::unique_ptr<Barrier>> bars;
+  std::vector<std::unique_ptr<Barrier>> wbars;  // nb * nw
+  for (int b = 0; b < nb; b++) {
+    bars.emplace_back(new Barrier(nt));
+    for (int w = 0; w < nw; w++) wbars.emplace_back(new Barrier(std::min(32, nt - 32 * w)));
+  }
+  Barrier between(nt);
+  std::vector<std::thread> th;
+  th.reserve(nt);
+  for (int t = 0; t < nt; t++) {
+    th.emplace_back([&, t] {
+      threadIdx = dim3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+      lane = t % 32;
+      warp = t / 32;
+      for (int b = 0; b < nb; b++) {
+        blockIdx = dim3{b % grid.x, (b / grid.x) % grid.y, b / (grid.x * grid.y)};
+        block_bar = bars[b].get();
+        warp_bar = wbars[b * nw + warp].get();
+        f(args...);
+        // An exited thread no longer takes part in this block's barriers.
+        warp_bar->arrive_and_drop();
+        block_bar->arrive_and_drop();
+        between.arrive_and_wait();
       }
+    });
+  }
+  for (auto& x : th) x.join();
 }
 }  // namespace emu

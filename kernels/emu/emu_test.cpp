@@ -66,41 +66,41 @@ static void test_elementwise() {
   V a = randv(n, 3), b = randv(n), out(n);
   for (auto& x : b) x = fabsf(x) + 0.5f;
   vector<double> w(n);
-  emu::launch(g1(n, 256), dim3{256}, 0, ew_binary, NAG_DIV, n, a.data(), b.data(), out.data());
+  emu::launch(g1(n, 64), dim3{64}, 0, ew_binary, NAG_DIV, n, a.data(), b.data(), out.data());
   for (int i = 0; i < n; i++) w[i] = (double)a[i] / b[i];
   check("ew_binary div", out, w, 1e-7, 1e-6);
 
   int rows = 37, cols = 29;
   V m = randv(rows * cols), row = randv(cols), col = randv(rows), o(rows * cols);
   vector<double> wm(rows * cols);
-  emu::launch(g1(rows * cols, 256), dim3{256}, 0, ew_binary_row, NAG_ADD, rows, cols, m.data(), row.data(), o.data());
+  emu::launch(g1(rows * cols, 64), dim3{64}, 0, ew_binary_row, NAG_ADD, rows, cols, m.data(), row.data(), o.data());
   for (int r = 0; r < rows; r++)
     for (int c = 0; c < cols; c++) wm[r * cols + c] = (double)m[r * cols + c] + row[c];
   check("ew_binary_row add", o, wm, 1e-6, 1e-6);
-  emu::launch(g1(rows * cols, 256), dim3{256}, 0, ew_binary_col, NAG_MUL, rows, cols, m.data(), col.data(), o.data());
+  emu::launch(g1(rows * cols, 64), dim3{64}, 0, ew_binary_col, NAG_MUL, rows, cols, m.data(), col.data(), o.data());
   for (int r = 0; r < rows; r++)
     for (int c = 0; c < cols; c++) wm[r * cols + c] = (double)m[r * cols + c] * col[r];
   check("ew_binary_col mul", o, wm, 1e-6, 1e-6);
-  emu::launch(g1(rows * cols, 256), dim3{256}, 0, bias_act, rows, cols, m.data(), row.data(), NAG_U_RELU, 0.f, o.data());
+  emu::launch(g1(rows * cols, 64), dim3{64}, 0, bias_act, rows, cols, m.data(), row.data(), NAG_U_RELU, 0.f, o.data());
   for (int r = 0; r < rows; r++)
     for (int c = 0; c < cols; c++) wm[r * cols + c] = std::max(0.0, (double)m[r * cols + c] + row[c]);
   check("bias_act relu", o, wm, 1e-6, 1e-6);
 
   // GELU and its gradient against double-precision formulas.
-  emu::launch(g1(n, 256), dim3{256}, 0, ew_unary, NAG_U_GELU, n, a.data(), 0.f, out.data());
+  emu::launch(g1(n, 64), dim3{64}, 0, ew_unary, NAG_U_GELU, n, a.data(), 0.f, out.data());
   for (int i = 0; i < n; i++) w[i] = a[i] * 0.5 * erfc(-a[i] / sqrt(2.0));
   check("ew_unary gelu", out, w, 1e-6, 1e-5);
   V g = randv(n);
-  emu::launch(g1(n, 256), dim3{256}, 0, ew_unary_grad, NAG_U_GELU, n, a.data(), g.data(), 0.f, out.data());
+  emu::launch(g1(n, 64), dim3{64}, 0, ew_unary_grad, NAG_U_GELU, n, a.data(), g.data(), 0.f, out.data());
   for (int i = 0; i < n; i++) {
     double x = a[i];
     w[i] = g[i] * (0.5 * erfc(-x / sqrt(2.0)) + x * exp(-0.5 * x * x) / sqrt(2 * M_PI));
   }
   check("ew_unary_grad gelu", out, w, 1e-6, 1e-5);
-  emu::launch(g1(n, 256), dim3{256}, 0, ew_unary, NAG_U_ELU, n, a.data(), 0.7f, out.data());
+  emu::launch(g1(n, 64), dim3{64}, 0, ew_unary, NAG_U_ELU, n, a.data(), 0.7f, out.data());
   for (int i = 0; i < n; i++) w[i] = a[i] > 0 ? a[i] : 0.7 * expm1((double)a[i]);
   check("ew_unary elu", out, w, 1e-6, 1e-5);
-  emu::launch(g1(n, 256), dim3{256}, 0, ew_unary_grad, NAG_U_SILU, n, a.data(), g.data(), 0.f, out.data());
+  emu::launch(g1(n, 64), dim3{64}, 0, ew_unary_grad, NAG_U_SILU, n, a.data(), g.data(), 0.f, out.data());
   for (int i = 0; i < n; i++) {
     double x = a[i], s = 1 / (1 + exp(-x));
     w[i] = g[i] * s * (1 + x * (1 - s));
@@ -109,9 +109,9 @@ static void test_elementwise() {
 
   // dropout: mask from the stream's uniforms, forward and backward agree.
   V y(n), y2(n);
-  emu::launch(g1(n, 256), dim3{256}, 0, dropout, n, 0.3f, 5ull, 9ull, a.data(), y.data());
+  emu::launch(g1(n, 64), dim3{64}, 0, dropout, n, 0.3f, 5ull, 9ull, a.data(), y.data());
   V ones(n, 1.f);
-  emu::launch(g1(n, 256), dim3{256}, 0, dropout, n, 0.3f, 5ull, 9ull, ones.data(), y2.data());
+  emu::launch(g1(n, 64), dim3{64}, 0, dropout, n, 0.3f, 5ull, 9ull, ones.data(), y2.data());
   int kept = 0;
   for (int i = 0; i < n; i++) {
     w[i] = y2[i] != 0 ? a[i] / 0.7 : 0;
@@ -130,7 +130,7 @@ static void test_reduce_softmax() {
       V x = randv(rows * cols, 4), out(rows), sm(rows * cols), g = randv(rows * cols), dx(rows * cols);
       vector<double> w(rows), ws(rows * cols);
       std::string sh = "[" + std::to_string(rows) + "," + std::to_string(cols) + "]";
-      dim3 grid{(unsigned)((rows + 7) / 8)}, blk{256};
+      dim3 grid{(unsigned)((rows + 1) / 2)}, blk{64};  // 2 warps (rows) per block
       emu::launch(grid, blk, 0, reduce_last, NAG_R_SUM, rows, cols, x.data(), out.data());
       for (int r = 0; r < rows; r++) {
         double s = 0;
@@ -179,7 +179,7 @@ static void test_reduce_softmax() {
 static void test_layernorm() {
   int rows = 19, d = 45;
   V x = randv(rows * d, 2), gam = randv(d), bet = randv(d), out(rows * d), mean(rows), rstd(rows);
-  dim3 grid{(unsigned)((rows + 7) / 8)}, blk{256};
+  dim3 grid{(unsigned)((rows + 1) / 2)}, blk{64};  // 2 warps (rows) per block
   emu::launch(grid, blk, 0, layernorm_fwd, rows, d, x.data(), gam.data(), bet.data(), 1e-5f, out.data(), mean.data(),
               rstd.data());
   vector<double> w(rows * d), wm(rows), wr(rows), xh(rows * d);
@@ -294,7 +294,7 @@ static void test_graphconv() {
   int B = 3, N = 8, C = 37;
   V a1 = randv(N * N), a2 = randv(N * N), h = randv(B * N * C), o1(B * N * C), o2(B * N * C);
   for (int trans = 0; trans < 2; trans++) {
-    emu::launch(dim3{(unsigned)B}, dim3{128}, 0, graph_adj2, B, N, C, trans, a1.data(), a2.data(), h.data(), o1.data(),
+    emu::launch(dim3{(unsigned)B}, dim3{64}, 0, graph_adj2, B, N, C, trans, a1.data(), a2.data(), h.data(), o1.data(),
                 o2.data());
     vector<double> w1(B * N * C), w2(B * N * C);
     for (int b = 0; b < B; b++)
@@ -312,7 +312,7 @@ static void test_graphconv() {
     check("graph_adj2 out2 trans=" + std::to_string(trans), o2, w2, 1e-6, 1e-5);
   }
   V x2 = randv(B * N * C), s(B * N * C);
-  emu::launch(dim3{(unsigned)B}, dim3{128}, 0, graph_adj2_sum, B, N, C, 1, a1.data(), h.data(), a2.data(), x2.data(),
+  emu::launch(dim3{(unsigned)B}, dim3{64}, 0, graph_adj2_sum, B, N, C, 1, a1.data(), h.data(), a2.data(), x2.data(),
               s.data());
   vector<double> w(B * N * C);
   for (int b = 0; b < B; b++)
@@ -412,7 +412,7 @@ static void test_sde_adam() {
 
   int n = 1001;
   V z(n);
-  emu::launch(g1((n + 3) / 4, 256), dim3{256}, 0, philox_normal, n, 7ull, 3ull, 0.f, 1.f, z.data());
+  emu::launch(g1((n + 3) / 4, 64), dim3{64}, 0, philox_normal, n, 7ull, 3ull, 0.f, 1.f, z.data());
   double s1 = 0, s2 = 0;
   for (float x : z) s1 += x, s2 += (double)x * x;
   bool mok = fabs(s1 / n) < 0.1 && fabs(s2 / n - 1) < 0.15;
@@ -421,7 +421,7 @@ static void test_sde_adam() {
   failures += !mok;
 
   V x = randv(n), sc = randv(n), xm(n), x0 = x;
-  emu::launch(g1((n + 3) / 4, 256), dim3{256}, 0, sde_predictor, n, 0.9f, 0.3f, 0.1f, 7ull, 3ull, x.data(), sc.data(),
+  emu::launch(g1((n + 3) / 4, 64), dim3{64}, 0, sde_predictor, n, 0.9f, 0.3f, 0.1f, 7ull, 3ull, x.data(), sc.data(),
               xm.data());
   vector<double> wx(n), wm(n);
   for (int i = 0; i < n; i++) wm[i] = 0.9 * x0[i] + 0.3 * sc[i], wx[i] = wm[i] + 0.1 * z[i];
@@ -432,8 +432,8 @@ static void test_sde_adam() {
   n = B * per;
   V lx = randv(n), lg = randv(n, 10), lxm(n), norms(2 * B), info(2), lx0 = lx, lz(n);
   for (int i = 0; i < n; i++) lz[i] = nag_normal_at(8, 21, i);
-  emu::launch(dim3{(unsigned)B}, dim3{128}, 0, langevin_norms, B, per, lg.data(), 8ull, 21ull, norms.data());
-  emu::launch(g1((n + 3) / 4, 256), dim3{256}, 0, langevin_update, B, per, 0.16f, 1.f, norms.data(), lg.data(), 8ull,
+  emu::launch(dim3{(unsigned)B}, dim3{64}, 0, langevin_norms, B, per, lg.data(), 8ull, 21ull, norms.data());
+  emu::launch(g1((n + 3) / 4, 64), dim3{64}, 0, langevin_update, B, per, 0.16f, 1.f, norms.data(), lg.data(), 8ull,
               21ull, lx.data(), lxm.data(), info.data());
   double gn = 0, nn = 0;
   for (int b = 0; b < B; b++) {
@@ -455,7 +455,7 @@ static void test_sde_adam() {
   double lr = 1e-2, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 1e-2;
   for (int t = 1; t <= 3; t++) {
     double bc1 = 1 - pow(b1, t), bc2 = 1 - pow(b2, t), decay = std::min(0.999, (1.0 + t) / (10.0 + t));
-    emu::launch(g1(n, 256), dim3{256}, 0, adam_ema, n, p.data(), g.data(), m.data(), v.data(), sh.data(),
+    emu::launch(g1(n, 64), dim3{64}, 0, adam_ema, n, p.data(), g.data(), m.data(), v.data(), sh.data(),
                 (float)(lr / bc1), (float)sqrt(bc2), (float)(1 - b1), (float)b2, (float)(1 - b2), (float)eps, (float)wd,
                 (float)(1 - decay));
     for (int i = 0; i < n; i++) {

@@ -57,18 +57,18 @@ type Failure struct {
 
 // Record is the JSON result of one run.
 type Record struct {
-	Format        string             `json:"format"`
-	Method        string             `json:"method"`
-	Task          Task               `json:"task"`
-	Seed          uint64             `json:"seed"`
-	Budget        int                `json:"budget"`
-	Batch         int                `json:"batch"`
-	Settings      map[string]any     `json:"settings,omitempty"`
-	Evals         []EvalRecord       `json:"evals"`
-	Failures      []Failure          `json:"failures,omitempty"`
-	OptimumSearch float64            `json:"optimum_search,omitempty"`
-	OptimumTest   float64            `json:"optimum_test,omitempty"`
-	WallSeconds   float64            `json:"wall_s"`
+	Format        string         `json:"format"`
+	Method        string         `json:"method"`
+	Task          Task           `json:"task"`
+	Seed          uint64         `json:"seed"`
+	Budget        int            `json:"budget"`
+	Batch         int            `json:"batch"`
+	Settings      map[string]any `json:"settings,omitempty"`
+	Evals         []EvalRecord   `json:"evals"`
+	Failures      []Failure      `json:"failures,omitempty"`
+	OptimumSearch float64        `json:"optimum_search,omitempty"`
+	OptimumTest   float64        `json:"optimum_test,omitempty"`
+	WallSeconds   float64        `json:"wall_s"`
 	// CPUSeconds is the process CPU time (user + system) the run used; on a
 	// loaded machine it is a better measure of cost than the wall time.
 	CPUSeconds    F                  `json:"cpu_s"`
@@ -180,6 +180,21 @@ func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*R
 // evaluateAll evaluates batch with up to conc evaluations at once, retrying
 // each failure up to retries times. Results keep the batch order.
 func evaluateAll(ctx context.Context, ev Evaluator, batch []nb201.Arch, conc, retries int) ([]Outcome, []error) {
+	if be, ok := ev.(BatchEvaluator); ok {
+		outs, errs, err := be.EvaluateBatch(ctx, batch)
+		if err != nil {
+			outs, errs = make([]Outcome, len(batch)), make([]error, len(batch))
+			for i := range errs {
+				errs[i] = err
+			}
+		}
+		for i := range outs {
+			if errs[i] == nil && (math.IsNaN(outs[i].Value) || math.IsInf(outs[i].Value, 0)) {
+				errs[i] = fmt.Errorf("evaluator returned non-finite value %g", outs[i].Value)
+			}
+		}
+		return outs, errs
+	}
 	outs := make([]Outcome, len(batch))
 	errs := make([]error, len(batch))
 	one := func(i int) {

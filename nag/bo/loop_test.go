@@ -7,6 +7,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/nagml/nag/nag/evaluate"
 	"github.com/nagml/nag/nag/nb201"
 )
 
@@ -237,5 +238,34 @@ func TestREAProposesMutationsOfPopulation(t *testing.T) {
 	got, err := REA{Population: 20, Sample: 5}.Propose(context.Background(), small, 30, rng)
 	if err != nil || len(got) != 20 {
 		t.Fatalf("initial population: %d archs, %v; want 20", len(got), err)
+	}
+}
+
+func TestSharedEvaluatorCommand(t *testing.T) {
+	// An external "training job": prints an accuracy that depends on the
+	// number of conv 3x3 edges, and fails for cells whose first edge is none.
+	// The architecture is appended to the command line, so wrap the script
+	// in a function that receives it as $1.
+	cmd := &evaluate.Command{Cmd: `f() { case "$1" in "|none~0|"*) echo boom >&2; exit 3;; esac; n=$(printf '%s' "$1" | grep -o nor_conv_3x3 | wc -l); echo "acc $((80 + n))"; }; f`, Concurrency: 2}
+	rec, err := Run(context.Background(), RandomSearch{}, Shared{E: cmd}, synthTask, Config{Budget: 12, Batch: 4, Seed: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Evals) != 12 {
+		t.Fatalf("%d evaluations, want 12", len(rec.Evals))
+	}
+	for _, e := range rec.Evals {
+		a := nb201.MustParse(e.Arch)
+		if want := 80 + float64(a.Count(nb201.Conv3x3)); e.Value != want || float64(e.Test) != want {
+			t.Errorf("%s: value %g test %g, want %g", e.Arch, e.Value, float64(e.Test), want)
+		}
+	}
+	if len(rec.Failures) == 0 {
+		t.Error("no failed job recorded")
+	}
+	for _, f := range rec.Failures {
+		if nb201.MustParse(f.Arch)[0] != nb201.None || f.Error == "" {
+			t.Errorf("unexpected failure %+v", f)
+		}
 	}
 }

@@ -166,8 +166,8 @@ func WriteTable(w io.Writer, rows []Row, unit map[string]string, note string) {
 	if note != "" {
 		fmt.Fprintf(w, "%s\n\n", note)
 	}
-	fmt.Fprintln(w, "| device | budget | method | valid | meet budget | unique in budget | best acc | mean acc | mean cost |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| device | budget | method | valid | meet budget (of valid) | meet budget (of all) | unique in budget | best acc | mean acc | mean cost |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	f := func(v float64) string {
 		if math.IsNaN(v) {
 			return "–"
@@ -175,8 +175,12 @@ func WriteTable(w io.Writer, rows []Row, unit map[string]string, note string) {
 		return fmt.Sprintf("%.2f", v)
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %s %.4g %s (q%.0f) | %s | %d/%d | %.1f %% | %d | %s | %s | %.4g |\n",
-			r.Device, r.Budget, r.Value, unit[r.Device], 100*r.Quantile, r.Method, r.Valid, r.Samples, 100*r.Frac, r.Unique, f(r.Best), f(r.Mean), r.MeanCost)
+		all := 0.0
+		if r.Samples > 0 {
+			all = float64(r.Meet) / float64(r.Samples)
+		}
+		fmt.Fprintf(w, "| %s | %s %.4g %s (q%.0f) | %s | %d/%d | %.1f %% | %.1f %% | %d | %s | %s | %.4g |\n",
+			r.Device, r.Budget, r.Value, unit[r.Device], 100*r.Quantile, r.Method, r.Valid, r.Samples, 100*r.Frac, 100*all, r.Unique, f(r.Best), f(r.Mean), r.MeanCost)
 	}
 }
 

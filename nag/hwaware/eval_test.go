@@ -66,7 +66,7 @@ func TestEvaluateBookkeeping(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	WriteTable(&buf, rows, map[string]string{"d": "ms"}, "note")
-	if !strings.Contains(buf.String(), "| d | tight 1.5 ms (q10) | hw-guided | 9/10 | 44.4 % | 1 | 99.00 | 99.00 | 1.556 |") {
+	if !strings.Contains(buf.String(), "| d | tight 1.5 ms (q10) | hw-guided | 9/10 | 44.4 % | 40.0 % | 1 | 99.00 | 99.00 | 1.556 |") {
 		t.Fatalf("table:\n%s", buf.String())
 	}
 	if _, err := Evaluate(context.Background(), EvalConfig{N: 0}, sample, random, truth); err == nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/gnn"
@@ -76,13 +77,8 @@ type Model struct {
 // ParseGraph reads "reference/raw", "true/raw", "true/closure", ...
 func ParseGraph(s string) (nb201.GraphConfig, error) {
 	var g nb201.GraphConfig
-	var top, mask string
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			top, mask = s[:i], s[i+1:]
-		}
-	}
-	if top == "" {
+	top, mask, ok := strings.Cut(s, "/")
+	if !ok || top == "" {
 		return g, fmt.Errorf("graph %q: want TOPOLOGY/MASK, e.g. true/raw", s)
 	}
 	var err error

@@ -228,8 +228,8 @@ func TestTrainLearnsTableColumn(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("clean: %s\nnoisy: %s", rep.Clean, rep.Noisy)
-	if rep.Clean.Spearman < 0.6 || rep.Clean.Kendall < 0.4 {
-		t.Errorf("clean held-out Spearman %.3f / Kendall %.3f, want >= 0.6 / 0.4", rep.Clean.Spearman, rep.Clean.Kendall)
+	if rep.Clean.Spearman < 0.5 || rep.Clean.Kendall < 0.35 {
+		t.Errorf("clean held-out Spearman %.3f / Kendall %.3f, want >= 0.5 / 0.35 (chance: about 0 ± 0.04)", rep.Clean.Spearman, rep.Clean.Kendall)
 	}
 	if !(rep.Noisy.Spearman < rep.Clean.Spearman) {
 		t.Errorf("noisy Spearman %.3f should be below clean %.3f", rep.Noisy.Spearman, rep.Clean.Spearman)
@@ -283,5 +283,29 @@ func TestEncodeTasksMatchesOneByOne(t *testing.T) {
 	}
 	if _, err := m.EncodeTasks(gnn.Ctx{}, []*tensor.Tensor{tensor.Zeros(2, 3, 9)}); err == nil {
 		t.Fatal("wrong width accepted")
+	}
+}
+
+func TestBatchDatasetsRows(t *testing.T) {
+	d := tinyData(t)
+	d.Tasks = append(d.Tasks, Task{Name: "g", Feats: tensor.RandN(tensor.NewRNG(8), 3, 2, 4)})
+	d.Train[5].Task = 2
+	m, err := NewModel(tinyConfig(), tensor.NewRNG(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := d.Train[:12]
+	ds, err := batchDatasets(m, gnn.Ctx{}, d, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nz := m.Cfg.Net.NZ
+	for i, s := range batch {
+		want, _ := m.DatasetVector(gnn.Ctx{}, d.Tasks[s.Task].Feats)
+		for j, v := range want.Value.Data() {
+			if got := ds.Value.Data()[i*nz+j]; math.Abs(float64(got-v)) > 1e-5 {
+				t.Fatalf("item %d (task %d) element %d: %v, want %v", i, s.Task, j, got, v)
+			}
+		}
 	}
 }
