@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 
 	"github.com/nagml/nag/nag/bench201"
 	"github.com/nagml/nag/nag/hwaware"
@@ -59,7 +61,7 @@ func runHWTrain(e *env, args []string) error {
 		if cerr != nil {
 			return usageError("--target: %v", cerr)
 		}
-		isLat = col != *target || containsAny(col, "latency", "help_lat")
+		isLat = col != *target || strings.Contains(col, "latency") || strings.HasPrefix(col, "help_lat")
 		d, err = hwaware.NB201Data(t, col, isLat)
 		cfg = hwaware.RegressorConfig{Space: *space, Target: col, Unit: map[bool]string{true: "ms", false: ""}[isLat],
 			Net: hwaware.SmallNetConfig(nb201.NumNodes, nb201.NumTypes)}
@@ -67,7 +69,7 @@ func runHWTrain(e *env, args []string) error {
 		if *ofaDir == "" {
 			return usageError("--space mbv3 needs --ofa-dir or $NAG_DATA")
 		}
-		t, lerr := mbv3.LoadTable(*ofaDir + "/" + mbv3.TableFile)
+		t, lerr := mbv3.LoadTable(filepath.Join(*ofaDir, mbv3.TableFile))
 		if lerr != nil {
 			return lerr
 		}
@@ -119,15 +121,4 @@ func runHWTrain(e *env, args []string) error {
 		}
 	}
 	return nil
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, x := range subs {
-		for i := 0; i+len(x) <= len(s); i++ {
-			if s[i:i+len(x)] == x {
-				return true
-			}
-		}
-	}
-	return false
 }

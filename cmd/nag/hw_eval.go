@@ -45,6 +45,7 @@ func runHWEval(e *env, args []string) error {
 	truthCol := fs.String("truth", "c10_test", "table column reported as true accuracy")
 	lat := fs.String("lat", "", "latency regressors DEVICE=CHECKPOINT,... (nag hw-train --target DEVICE) (required)")
 	quant := fs.String("quantiles", "0.1,0.3,0.6", "budget quantiles (tight, medium, loose) of each device's latency over all 15,625 cells")
+	levels := fs.String("levels", "tight,medium,loose", "budget levels to run (subset of tight,medium,loose)")
 	n := fs.Int("n", 256, "samples per method and budget")
 	steps := fs.Int("steps", 200, "sampler timesteps")
 	batch := fs.Int("batch", 256, "sampler batch")
@@ -73,6 +74,17 @@ func runHWEval(e *env, args []string) error {
 	}
 	if len(qs) != len(hwaware.BudgetNames) {
 		return usageError("--quantiles: want %d values (tight, medium, loose)", len(hwaware.BudgetNames))
+	}
+	keep := map[string]bool{}
+	for _, l := range strings.Split(*levels, ",") {
+		ok := false
+		for _, b := range hwaware.BudgetNames {
+			ok = ok || b.Name == l
+		}
+		if !ok {
+			return usageError("--levels: unknown level %q (want tight, medium or loose)", l)
+		}
+		keep[l] = true
 	}
 	t, err := bench201.Load(*bench)
 	if err != nil {
@@ -119,6 +131,9 @@ func runHWEval(e *env, args []string) error {
 		v, _ := t.Column(col)
 		cols[d[0]], unit[d[0]] = v, reg.Cfg.Unit
 		for k, b := range hwaware.BudgetNames {
+			if !keep[b.Name] {
+				continue
+			}
 			budgets = append(budgets, hwaware.Budget{Device: d[0], Name: b.Name, Quantile: qs[k], Value: hwaware.Quantile(v, qs[k]), Cost: reg})
 		}
 	}
@@ -160,7 +175,10 @@ func runHWEval(e *env, args []string) error {
 		}
 	}
 	if *outJSON != "" {
-		b, _ := json.MarshalIndent(rows, "", "  ")
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode rows: %w", err)
+		}
 		if err := os.WriteFile(*outJSON, append(b, '\n'), 0o644); err != nil {
 			return err
 		}

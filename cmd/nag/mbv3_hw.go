@@ -174,7 +174,10 @@ func runMBV3HWEval(e *env, args []string) error {
 		}
 	}
 	if *outJSON != "" {
-		b, _ := json.MarshalIndent(rows, "", "  ")
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode rows: %w", err)
+		}
 		if err := os.WriteFile(*outJSON, append(b, '\n'), 0o644); err != nil {
 			return err
 		}

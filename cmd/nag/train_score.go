@@ -16,7 +16,7 @@ func runTrainScore(e *env, args []string) error {
 	fs := newFlags(e, "train-score", "--space nb201 --config small|paper --iters N --out FILE [--split 0.5] [--resume FILE]")
 	space := fs.String("space", "nb201", "search space (nb201)")
 	preset := fs.String("config", "small", "score-network configuration: small (CPU default) or paper (reference, 3.99 M parameters)")
-	iters := fs.Int("iters", 10000, "total training iterations (with --resume: the new total)")
+	iters := fs.Int("iters", diffusion.DefaultIters, "total training iterations (with --resume: the new total)")
 	batch := fs.Int("batch", diffusion.DefaultBatch, "mini-batch size")
 	seed := fs.Uint64("seed", 42, "seed for initialisation and training randomness")
 	split := fs.Float64("split", 1, "fraction of the space to train on (0.5 = the paper's novelty protocol)")

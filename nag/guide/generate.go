@@ -12,13 +12,15 @@ import (
 	"github.com/nagml/nag/tensor"
 )
 
-// Options configures Generate. Zero values take the reference defaults.
+// Options configures Generate. Zero values take the reference defaults
+// (except ScaleStep).
 type Options struct {
 	// Scale is the guidance scale of the first round (reference 10000; 0 is
 	// allowed only with NoGuidance).
 	Scale float64
-	// ScaleStep is subtracted from the scale after every round (reference
-	// 300). Set Schedule for a custom per-round scale instead.
+	// ScaleStep is subtracted from the scale after every round (the
+	// reference uses 300; 0 keeps the scale constant). Set Schedule for a
+	// custom per-round scale instead.
 	ScaleStep float64
 	// Schedule, if set, gives the scale of round r (0-based) and overrides
 	// Scale/ScaleStep.
@@ -55,9 +57,6 @@ func (o *Options) fill() error {
 	}
 	if o.Scale == 0 && o.Schedule == nil && !o.NoGuidance {
 		o.Scale = 10000
-	}
-	if o.ScaleStep == 0 && o.Schedule == nil {
-		o.ScaleStep = 300
 	}
 	if o.Cost.Name == "" {
 		o.Cost = nb201.CIFAR10

@@ -2,6 +2,7 @@ package hwaware
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -65,14 +66,35 @@ type Row struct {
 	Method   string  `json:"method"`
 	// Samples and Valid count generated samples; Meet counts valid samples
 	// within the budget and Unique the distinct ones among them.
-	Samples, Valid, Meet, Unique int
+	Samples int `json:"samples"`
+	Valid   int `json:"valid"`
+	Meet    int `json:"meet"`
+	Unique  int `json:"unique"`
 	// Frac is Meet/Valid; Best and Mean are the best and mean true accuracy
 	// over the distinct architectures within the budget (NaN when none).
 	Frac       float64 `json:"frac"`
-	Best, Mean float64
+	Best, Mean float64 `json:"-"`
 	// MeanCost is the mean true cost over valid samples.
 	MeanCost float64 `json:"mean_cost"`
 	Seconds  float64 `json:"seconds"`
+}
+
+// MarshalJSON writes Best and Mean as null when they are NaN (no
+// architecture within the budget).
+func (r Row) MarshalJSON() ([]byte, error) {
+	type plain Row
+	out := struct {
+		plain
+		Best *float64 `json:"best"`
+		Mean *float64 `json:"mean"`
+	}{plain: plain(r)}
+	if !math.IsNaN(r.Best) {
+		out.Best = &r.Best
+	}
+	if !math.IsNaN(r.Mean) {
+		out.Mean = &r.Mean
+	}
+	return json.Marshal(out)
 }
 
 // Method names of the evaluation table.

@@ -3,6 +3,7 @@ package hwaware
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -75,3 +76,14 @@ func TestEvaluateBookkeeping(t *testing.T) {
 }
 
 func nb201c10() nb201.Dataset { return nb201.CIFAR10 }
+
+func TestRowJSON(t *testing.T) {
+	b, err := json.Marshal([]Row{{Device: "d", Best: math.NaN(), Mean: math.NaN()}, {Device: "e", Best: 91.5, Mean: 90}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	if !strings.Contains(s, `"device":"d"`) || !strings.Contains(s, `"best":null`) || !strings.Contains(s, `"best":91.5`) || !strings.Contains(s, `"mean":90`) {
+		t.Fatalf("json %s", s)
+	}
+}

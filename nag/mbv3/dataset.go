@@ -265,43 +265,53 @@ func SpaceFromConfig(cfg diffusion.Config) (diffusion.Space, error) {
 // LoadScoreModel reads an OFA score-network checkpoint written by
 // diffusion.Train (or exported by diffusion.Model.Export). It is the mbv3
 // counterpart of diffusion.LoadModelFile, whose space table only knows
-// nb201: it rebuilds the space from the checkpoint (SpaceFromConfig), the
-// network from its config and loads the EMA weights when present.
+// nb201.
 func LoadScoreModel(path string) (*diffusion.Model, error) {
 	c, err := ckpt.ReadFile(path, diffusion.CheckpointKind)
 	if err != nil {
 		return nil, err
 	}
+	m, err := ScoreModel(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// ScoreModel builds the sampling model of a decoded OFA score-network
+// checkpoint: it rebuilds the space (SpaceFromConfig), the network from
+// its config, and loads the EMA weights when present.
+func ScoreModel(c *ckpt.Checkpoint) (*diffusion.Model, error) {
 	var cfg diffusion.Config
 	if err := json.Unmarshal(c.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("%s: score-network config: %w", path, err)
+		return nil, fmt.Errorf("score-network config: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	sp, err := SpaceFromConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	net, err := gnn.NewCATE(cfg.Model, tensor.NewRNG(0))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	s, err := sde.New(cfg.SDE)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	m := &diffusion.Model{Config: cfg, Space: sp, Net: net, SDE: s, Step: c.Step, Weights: "live"}
 	params := net.Params()
 	if err := c.LoadParams(params); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	if _, ok := c.Entry(ckpt.PrefixOptim + "ema." + params[0].Name); ok {
 		src := make([]*tensor.Tensor, len(params))
 		for i, p := range params {
 			t, err := c.Tensor(ckpt.PrefixOptim + "ema." + p.Name)
 			if err != nil || !tensor.EqualInts(t.Shape(), p.Value.Shape()) {
-				return nil, fmt.Errorf("%s: EMA weights of %q missing or mis-shaped", path, p.Name)
+				return nil, fmt.Errorf("EMA weights of %q missing or mis-shaped", p.Name)
 			}
 			src[i] = t
 		}
@@ -313,11 +323,11 @@ func LoadScoreModel(path string) (*diffusion.Model, error) {
 		m.Weights = "ema"
 	}
 	if m.TrainIndices, err = c.Ints(diffusion.EntryTrainIndices); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	for _, i := range m.TrainIndices {
 		if i < 0 || i >= sp.Size {
-			return nil, fmt.Errorf("%s: training index %d outside the dataset (size %d)", path, i, sp.Size)
+			return nil, fmt.Errorf("training index %d outside the dataset (size %d)", i, sp.Size)
 		}
 	}
 	return m, nil
