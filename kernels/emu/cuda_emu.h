@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -52,6 +53,14 @@ inline T __shfl_xor_sync(unsigned, T v, int o) {
   T r = (T)emu::xchg[emu::warp][emu::lane ^ o];
   emu::warp_bar->arrive_and_wait();
   return r;
+}
+
+inline float atomicAdd(float* p, float v) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  float old = *p;
+  *p = old + v;
+  return old;
 }
 
 inline unsigned int __umulhi(unsigned int a, unsigned int b) { return (unsigned int)(((uint64_t)a * b) >> 32); }

@@ -11,6 +11,7 @@
 #include "../elementwise.cu"
 #include "../gemm.cu"
 #include "../graphconv.cu"
+#include "../index.cu"
 #include "../layernorm.cu"
 #include "../reduce.cu"
 #include "../sde.cu"
@@ -396,6 +397,32 @@ static void test_attention() {
   check("attn_bwd dv (vs finite differences)", dv, grad(toD(v), 2), 1e-5, 1e-3);
 }
 
+static void test_index() {
+  int rows = 9, ca = 5, cb = 7;
+  V a = randv(rows * ca), b = randv(rows * cb), cat(rows * (ca + cb));
+  emu::launch(g1(rows * ca, 64), dim3{64}, 0, copy2d, rows, ca, a.data(), ca, 0, cat.data(), ca + cb, 0);
+  emu::launch(g1(rows * cb, 64), dim3{64}, 0, copy2d, rows, cb, b.data(), cb, 0, cat.data(), ca + cb, ca);
+  vector<double> w(rows * (ca + cb));
+  for (int r = 0; r < rows; r++) {
+    for (int c = 0; c < ca; c++) w[r * (ca + cb) + c] = a[r * ca + c];
+    for (int c = 0; c < cb; c++) w[r * (ca + cb) + ca + c] = b[r * cb + c];
+  }
+  check("copy2d concat last axis", cat, w, 0, 1e-7);
+  int Vn = 6, cols = 11, n = 20;
+  V table = randv(Vn * cols), idx(n), out(n * cols), g = randv(n * cols), dt(Vn * cols, 0.f);
+  for (int i = 0; i < n; i++) idx[i] = (float)((i * 7) % Vn);
+  emu::launch(g1(n * cols, 64), dim3{64}, 0, gather_rows, n, cols, Vn, table.data(), idx.data(), out.data());
+  vector<double> wg(n * cols), wd(Vn * cols, 0);
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < cols; c++) {
+      wg[i * cols + c] = table[(int)idx[i] * cols + c];
+      wd[(int)idx[i] * cols + c] += g[i * cols + c];
+    }
+  check("gather_rows", out, wg, 0, 1e-7);
+  emu::launch(g1(n * cols, 64), dim3{64}, 0, scatter_add_rows, n, cols, Vn, g.data(), idx.data(), dt.data());
+  check("scatter_add_rows", dt, wd, 1e-6, 1e-6);
+}
+
 static void test_sde_adam() {
   // Philox KAT (zero counter/key) through the kernel, the other two directly.
   vector<unsigned int> raw(8);
@@ -476,6 +503,7 @@ int main() {
   test_layernorm();
   test_gemm();
   test_graphconv();
+  test_index();
   test_attention();
   test_sde_adam();
   printf("%d failure(s)\n", failures);

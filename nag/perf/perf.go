@@ -138,9 +138,10 @@ func Run(opt Options) (*Result, error) {
 		return m, nil
 	}
 
-	// Forward, eval mode, no tape.
+	// Forward, eval mode: the buffer-reusing scorer that sampling uses.
+	scorer := net.NewScorer()
 	if res.ForwardS, err = time1("forward", func() error {
-		net.Forward(gnn.Ctx{}, autograd.Const(xt), sigma, mask)
+		scorer.Score(xt, sigma, mask)
 		return nil
 	}); err != nil {
 		return nil, err
@@ -176,7 +177,7 @@ func Run(opt Options) (*Result, error) {
 
 	// One PC step = Langevin corrector + Euler–Maruyama predictor = 2 score evaluations.
 	score := func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) {
-		return net.Forward(gnn.Ctx{}, autograd.Const(x), cond, mask).Value, nil
+		return scorer.Score(x, cond, mask), nil
 	}
 	pcOpt := func(seed uint64) sde.Options { return sde.Options{Steps: 1, Seed: seed} }
 	if res.PCStepS, err = time1("pc step", func() error {
@@ -191,7 +192,7 @@ func Run(opt Options) (*Result, error) {
 	ds := pred.EncodeDataset(gnn.Ctx{}, feats) // once per dataset
 	dsc := autograd.Const(ds.Value)
 	guided := func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) {
-		s := net.Forward(gnn.Ctx{}, autograd.Const(x), cond, mask).Value
+		s := scorer.Score(x, cond, mask)
 		tp := autograd.NewTape()
 		xv := autograd.NewVar(x, true)
 		y := pred.Forward(gnn.Ctx{Tape: tp}, xv, cond, fwd, bwd, dsc)
