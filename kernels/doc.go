@@ -50,6 +50,8 @@
 //   - Philox4x32-10 normals and the reverse-SDE updates with in-kernel noise:
 //     Euler–Maruyama / reverse-diffusion predictor, Langevin corrector with
 //     batch-averaged norms (sde.cu);
+//   - strided 2-D copies (concat/slice on the last axis), row gather and
+//     atomic scatter-add (embedding and its backward) (index.cu);
 //   - fused Adam + EMA update (adam.cu).
 //
 // Without a GPU, TestKernelsOnCPUEmulator (untagged) compiles the .cu files as

@@ -739,3 +739,35 @@ func TestParamSetStep(t *testing.T) {
 		near(t, "param set ema "+host[i].Name, devp[i].Value.Data(), ema.Shadow()[i].Data(), 1e-7, 1e-6)
 	}
 }
+
+func TestConcatGatherScatter(t *testing.T) {
+	rng := tensor.NewRNG(19)
+	a, b := randn(rng, 9, 56), randn(rng, 9, 128)
+	out := empty(t, 9, 184)
+	must(t, dev.ConcatLast(out, up(t, a), up(t, b)))
+	near(t, "concat last axis", down(t, out), tensor.Concat(1, a, b).Data(), 0, 0)
+	back := empty(t, 9, 128)
+	must(t, dev.Copy2D(9, 128, out, 184, 56, back, 128, 0))
+	near(t, "slice last axis", down(t, back), b.Data(), 0, 0)
+
+	table := randn(rng, 7, 13)
+	ids := []int{3, 0, 6, 3, 3, 1}
+	did, err := dev.UploadIndices(ids, 7)
+	must(t, err)
+	t.Cleanup(did.Free)
+	o := empty(t, len(ids), 13)
+	must(t, dev.GatherRows(up(t, table), did, o))
+	near(t, "gather rows", down(t, o), tensor.Embedding(table, ids).Data(), 0, 0)
+
+	g := randn(rng, len(ids), 13)
+	tp := autograd.NewTape()
+	wv := autograd.Param("emb", table)
+	grads, err := tp.GradWith(tp.Embedding(wv, ids), g, wv)
+	must(t, err)
+	dt := up(t, tensor.Zeros(7, 13))
+	must(t, dev.ScatterAddRows(up(t, g), did, dt))
+	near(t, "scatter-add rows (embedding backward)", down(t, dt), grads[0].Data(), 1e-6, 1e-6)
+	if _, err := dev.UploadIndices([]int{7}, 7); err == nil {
+		t.Fatal("UploadIndices accepted an index outside [0, V)")
+	}
+}

@@ -740,3 +740,89 @@ func (d *Device) AdamEMA(p, g, m, v, shadow *DeviceTensor, s AdamStep) error {
 		new(kargs).i(n).p(p).p(g).p(m).p(v).p(shadow).f(s.StepSize).f(s.Bc2Sqrt).f(s.W1).f(s.B2).f(s.W2).
 			f(s.Eps).f(s.WD).f(s.EMARate))
 }
+
+// ---- data movement ----------------------------------------------------------------
+
+// Copy2D copies a rows x cols block: dst[r·dstLd + dstOff + c] = src[r·srcLd +
+// srcOff + c]. With the leading dimensions of [rows, ·] tensors it slices and
+// concatenates along the last axis (ConcatLast, and the backward by copying
+// back out).
+func (d *Device) Copy2D(rows, cols int, src *DeviceTensor, srcLd, srcOff int, dst *DeviceTensor, dstLd, dstOff int) error {
+	if rows == 0 || cols == 0 {
+		return nil
+	}
+	if srcOff+cols > srcLd || dstOff+cols > dstLd || (rows-1)*srcLd+srcOff+cols > src.n || (rows-1)*dstLd+dstOff+cols > dst.n {
+		panic(fmt.Sprintf("kernels: Copy2D %dx%d from %v (ld %d, off %d) to %v (ld %d, off %d)", rows, cols, src.shape, srcLd, srcOff, dst.shape, dstLd, dstOff))
+	}
+	return d.launch("copy2d", d.grid1(rows*cols, ewThreads), [3]int{ewThreads, 1, 1}, 0,
+		new(kargs).i(rows).i(cols).p(src).i(srcLd).i(srcOff).p(dst).i(dstLd).i(dstOff))
+}
+
+// ConcatLast writes the concatenation of ts (each [R, c_i]) along the last
+// axis into out [R, Σc_i].
+func (d *Device) ConcatLast(out *DeviceTensor, ts ...*DeviceTensor) error {
+	rows, width := lastDim("ConcatLast", out)
+	off := 0
+	for _, t := range ts {
+		r, c := lastDim("ConcatLast", t)
+		if r != rows {
+			panic(fmt.Sprintf("kernels: ConcatLast %v into %v", t.shape, out.shape))
+		}
+		if err := d.Copy2D(rows, c, t, c, 0, out, width, off); err != nil {
+			return err
+		}
+		off += c
+	}
+	if off != width {
+		panic(fmt.Sprintf("kernels: ConcatLast widths sum to %d, out %v", off, out.shape))
+	}
+	return nil
+}
+
+// UploadIndices uploads row indices for GatherRows / ScatterAddRows (stored as
+// float32, exact below 2^24), checking that each is in [0, v).
+func (d *Device) UploadIndices(ids []int, v int) (*DeviceTensor, error) {
+	f := make([]float32, len(ids))
+	for i, id := range ids {
+		if id < 0 || id >= v || id >= 1<<24 {
+			return nil, fmt.Errorf("kernels: index %d at position %d outside [0, %d)", id, i, v)
+		}
+		f[i] = float32(id)
+	}
+	return d.UploadSlice(f, len(ids))
+}
+
+// GatherRows computes out[i] = table[ids[i]] for table [V, C], ids from
+// UploadIndices, out [len(ids), C]: embedding lookup / index_select on axis 0.
+func (d *Device) GatherRows(table, ids, out *DeviceTensor) error {
+	v, c := tableDims("GatherRows", table)
+	if out.n != ids.n*c {
+		panic(fmt.Sprintf("kernels: GatherRows %d indices of %v into %v", ids.n, table.shape, out.shape))
+	}
+	if out.n == 0 {
+		return nil
+	}
+	return d.launch("gather_rows", d.grid1(out.n, ewThreads), [3]int{ewThreads, 1, 1}, 0,
+		new(kargs).i(ids.n).i(c).i(v).p(table).p(ids).p(out))
+}
+
+// ScatterAddRows accumulates dtable[ids[i]] += g[i] (the backward of
+// GatherRows; repeated indices add up).
+func (d *Device) ScatterAddRows(g, ids, dtable *DeviceTensor) error {
+	v, c := tableDims("ScatterAddRows", dtable)
+	if g.n != ids.n*c {
+		panic(fmt.Sprintf("kernels: ScatterAddRows %v with %d indices into %v", g.shape, ids.n, dtable.shape))
+	}
+	if g.n == 0 {
+		return nil
+	}
+	return d.launch("scatter_add_rows", d.grid1(g.n, ewThreads), [3]int{ewThreads, 1, 1}, 0,
+		new(kargs).i(ids.n).i(c).i(v).p(g).p(ids).p(dtable))
+}
+
+func tableDims(op string, t *DeviceTensor) (v, c int) {
+	if len(t.shape) != 2 {
+		panic(fmt.Sprintf("kernels: %s table %v, want [V, C]", op, t.shape))
+	}
+	return t.shape[0], t.shape[1]
+}

@@ -26,10 +26,11 @@ type evalResult struct {
 }
 
 func runEval(e *env, args []string) error {
-	fs := newFlags(e, "eval", "--space nb201|mbv3 --in FILE.jsonl [--train-set FILE] [--bench PATH --metric c10_test]")
+	fs := newFlags(e, "eval", "--space nb201|mbv3 --in FILE.jsonl [--train-set FILE | --ckpt FILE|default] [--bench PATH --metric c10_test]")
 	space := fs.String("space", "nb201", "search space: nb201 or mbv3")
 	in := fs.String("in", "", "generated architectures, JSON Lines with an \"arch\" field (required)")
 	trainSet := fs.String("train-set", "", "training architectures for novelty: one arch string per line, or JSON Lines with \"arch\"")
+	ckptPath := fs.String("ckpt", "", "take the training set for novelty from this score-network checkpoint (default = the embedded one)")
 	bench := fs.String("bench", envOr(bench201.EnvPath, ""), "NB201 benchmark table nb201.csv.gz (default $"+bench201.EnvPath+"; empty: no accuracy statistics)")
 	metric := fs.String("metric", "c10_test", "benchmark column to score with (e.g. c10_test, c10v_valid, c100_test, in16_test)")
 	if err := parseFlags(fs, args); err != nil {
@@ -60,7 +61,22 @@ func runEval(e *env, args []string) error {
 		*bench = "" // ignore the NB201 default for mbv3
 	}
 
+	if *trainSet != "" && *ckptPath != "" {
+		return usageError("--train-set and --ckpt both give a training set; use one")
+	}
 	var train *metrics.TrainSet
+	if *ckptPath != "" {
+		m, err := loadScoreModel(*ckptPath)
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		archs := m.TrainingArchs()
+		items := make([]metrics.Item, 0, len(archs))
+		for _, a := range archs {
+			items = append(items, metrics.ParseOne(sp, a))
+		}
+		train = metrics.NewTrainSet(items)
+	}
 	if *trainSet != "" {
 		items, err := readTrainSet(sp, *trainSet)
 		if err != nil {
@@ -116,7 +132,10 @@ func readGenerated(sp metrics.Space, r io.Reader, name string, w io.Writer) (ite
 		line := bytes.TrimSpace(raw)
 		if len(line) > 0 {
 			arch, perr := archField(line)
-			if perr != nil {
+			if errors.Is(perr, errNullArch) {
+				// The sampler's record of an invalid sample: counted, not reported.
+				items = append(items, metrics.Invalid(lineNo, perr))
+			} else if perr != nil {
 				report(lineNo, "bad line (counted invalid): %v", perr)
 				bad++
 				items = append(items, metrics.Invalid(lineNo, perr))
@@ -140,6 +159,10 @@ func readGenerated(sp metrics.Space, r io.Reader, name string, w io.Writer) (ite
 }
 
 // archField extracts the "arch" string of a JSON object line.
+// errNullArch marks a line whose "arch" is null: nag sample writes that for
+// a sample that did not decode to a valid architecture.
+var errNullArch = errors.New("invalid sample (arch is null)")
+
 func archField(line []byte) (string, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
@@ -148,6 +171,9 @@ func archField(line []byte) (string, error) {
 	raw, ok := obj["arch"]
 	if !ok {
 		return "", errors.New(`no "arch" field`)
+	}
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return "", errNullArch
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {

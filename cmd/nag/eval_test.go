@@ -148,3 +148,54 @@ func TestEvalErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestEvalTrainSetFromCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	// The embedded default checkpoint was trained on a 50 % split; find one
+	// architecture inside and one outside its training set.
+	m, err := loadScoreModel("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := map[string]bool{}
+	for _, a := range m.TrainingArchs() {
+		train[a] = true
+	}
+	if len(train) != 7812 {
+		t.Fatalf("embedded checkpoint has %d training architectures, want 7812", len(train))
+	}
+	var in, out string
+	for _, a := range []string{evalBest, evalRow1,
+		"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+		"|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|",
+		"|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|",
+		"|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"} {
+		if train[a] && in == "" {
+			in = a
+		}
+		if !train[a] && out == "" {
+			out = a
+		}
+	}
+	if in == "" || out == "" {
+		t.Skip("no probe architecture on both sides of the split")
+	}
+	gen := writeFile(t, dir, "gen.jsonl", `{"arch":null,"valid":false}`+"\n"+`{"arch":"`+in+`"}`+"\n"+`{"arch":"`+out+`"}`+"\n")
+	code, stdout, stderr := runEvalArgs("--in", gen, "--ckpt", "default", "--bench", "")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "line 1") || strings.Contains(stderr, ":1:") {
+		t.Fatalf("a null arch must be counted silently, stderr: %s", stderr)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res["n"].(float64) != 3 || res["n_valid"].(float64) != 2 || res["novel"].(float64) != 0.5 || res["n_train"].(float64) != 7812 {
+		t.Fatalf("unexpected summary: %s", stdout)
+	}
+	if code, _, _ := runEvalArgs("--in", gen, "--ckpt", "default", "--train-set", gen); code != 2 {
+		t.Fatalf("--ckpt with --train-set: exit %d, want 2", code)
+	}
+}

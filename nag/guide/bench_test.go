@@ -2,6 +2,7 @@ package guide
 
 import (
 	"context"
+	"syscall"
 	"testing"
 
 	"github.com/nagml/nag/autograd"
@@ -11,6 +12,17 @@ import (
 	"github.com/nagml/nag/sde"
 	"github.com/nagml/nag/tensor"
 )
+
+// cpuSeconds is the process's user+system CPU time: on a shared machine
+// it is a steadier cost measure than wall time (cpu-s/op; with 2 threads
+// the wall time on an idle machine is at least cpu-s/op / 2).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
 
 func benchHook(b *testing.B, cate string) sde.ScoreFn {
 	b.Helper()
@@ -46,6 +58,8 @@ func benchStep(b *testing.B, cate string) {
 	hook := benchHook(b, cate)
 	shape := []int{256, nb201.NumNodes, nb201.NumTypes}
 	b.ResetTimer()
+	c0 := cpuSeconds()
+	defer func() { b.ReportMetric((cpuSeconds()-c0)/float64(b.N), "cpu-s/op") }()
 	for i := 0; i < b.N; i++ {
 		if _, err := sde.SamplePC(context.Background(), sde.DefaultVE(), hook, shape, sde.Options{Steps: 1, Seed: uint64(i)}); err != nil {
 			b.Fatal(err)
@@ -77,6 +91,8 @@ func BenchmarkPredictorInputGrad(b *testing.B) {
 		sigma[i] = 1
 	}
 	b.ResetTimer()
+	c0 := cpuSeconds()
+	defer func() { b.ReportMetric((cpuSeconds()-c0)/float64(b.N), "cpu-s/op") }()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := InputGrad(reg, x, sigma); err != nil {
 			b.Fatal(err)
