@@ -22,6 +22,7 @@ func runMBV3TrainScore(e *env, args []string) error {
 	archs := fs.String("archs", "", "train on the architecture strings in this file instead (one per line)")
 	mask := fs.String("mask", mbv3.MaskStage, "attention mask: stage (each layer attends to its stage) or chain (the reference's; needs a deep network)")
 	preset := fs.String("config", "small", "score-network preset: small or paper")
+	sigmaMax := fs.Float64("sigma-max", 1, "σ_max of the VE-SDE (reference: 1.0 for this space)")
 	iters := fs.Int("iters", 4000, "total training iterations")
 	batch := fs.Int("batch", 256, "batch size")
 	seed := fs.Uint64("seed", 42, "training seed")
@@ -43,7 +44,7 @@ func runMBV3TrainScore(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := mbv3.Train(ctx, spec, *mask, *preset, *iters, *batch, diffusion.TrainOptions{Out: *out, CkptEvery: *every, Seed: *seed,
+	res, err := mbv3.Train(ctx, spec, *mask, *preset, *sigmaMax, *iters, *batch, diffusion.TrainOptions{Out: *out, CkptEvery: *every, Seed: *seed,
 		Resume: *resume, Log: e.stdout, Progress: e.stderr, ProgressInterval: 10 * time.Second})
 	if err != nil {
 		return err

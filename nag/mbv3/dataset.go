@@ -334,8 +334,8 @@ func ScoreModel(c *ckpt.Checkpoint) (*diffusion.Model, error) {
 }
 
 // Train trains the OFA score network (diffusion.Train on DiffusionSpace
-// with the given mask).
-func Train(ctx context.Context, spec DatasetSpec, mask, preset string, iters, batch int, opt diffusion.TrainOptions) (*diffusion.TrainResult, error) {
+// with the given mask); sigmaMax > 0 overrides the VE-SDE's σ_max (1.0).
+func Train(ctx context.Context, spec DatasetSpec, mask, preset string, sigmaMax float64, iters, batch int, opt diffusion.TrainOptions) (*diffusion.TrainResult, error) {
 	archs, err := spec.Archs()
 	if err != nil {
 		return nil, err
@@ -347,6 +347,9 @@ func Train(ctx context.Context, spec DatasetSpec, mask, preset string, iters, ba
 	cfg, err := NewScoreConfig(sp, preset)
 	if err != nil {
 		return nil, err
+	}
+	if sigmaMax > 0 {
+		cfg.SDE.SigmaMax = sigmaMax
 	}
 	if iters > 0 {
 		cfg.Iters = iters

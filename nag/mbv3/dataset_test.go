@@ -153,7 +153,7 @@ func TestDiffusionSpaceAndCheckpoint(t *testing.T) {
 		t.Fatalf("config %+v, %v", cfg, err)
 	}
 	path := filepath.Join(t.TempDir(), "s.ckpt")
-	res, err := Train(context.Background(), spec, MaskStage, "small", 2, 8, diffusion.TrainOptions{Out: path, Seed: 1})
+	res, err := Train(context.Background(), spec, MaskStage, "small", 0, 2, 8, diffusion.TrainOptions{Out: path, Seed: 1})
 	if err != nil || res.Step != 2 || res.TrainSize != 64 {
 		t.Fatalf("train: %+v %v", res, err)
 	}

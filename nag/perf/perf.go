@@ -10,7 +10,9 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
+	"syscall"
 	"time"
 
 	"github.com/nagml/nag/autograd"
@@ -28,9 +30,15 @@ type Options struct {
 	Reps   int    // timed repetitions per workload (median reported)
 	Warmup int    // untimed repetitions first
 	Seed   uint64
+	// Only, if non-empty, restricts the run to these workloads (names in
+	// Workloads); the others report zero.
+	Only []string
 	// Log, if set, receives one line per finished workload.
 	Log func(format string, a ...any)
 }
+
+// Workloads lists the workload names Options.Only accepts, in run order.
+var Workloads = []string{"forward", "train", "pc", "guided", "predictor"}
 
 // Result holds medians in seconds and derived throughput. JSON names match
 // scripts/bench_pytorch.py.
@@ -47,10 +55,18 @@ type Result struct {
 	PCStepS             float64 `json:"pc_step_s"`
 	GuidedPCStepS       float64 `json:"guided_pc_step_s"`
 	PredictorTrainStepS float64 `json:"predictor_train_step_s"`
-	ForwardGFLOP        float64 `json:"forward_gflop"`
-	ForwardGFLOPS       float64 `json:"forward_gflops"`
-	TrainStepGFLOPS     float64 `json:"train_step_gflops"`
-	PCStepGFLOPS        float64 `json:"pc_step_gflops"`
+	// CPU seconds (user + system, all threads of the process) per run,
+	// median over the same repetitions: on a shared machine this is the
+	// cost that does not depend on how many cores the run actually got.
+	ForwardCPUS            float64 `json:"forward_cpu_s"`
+	TrainStepCPUS          float64 `json:"train_step_cpu_s"`
+	PCStepCPUS             float64 `json:"pc_step_cpu_s"`
+	GuidedPCStepCPUS       float64 `json:"guided_pc_step_cpu_s"`
+	PredictorTrainStepCPUS float64 `json:"predictor_train_step_cpu_s"`
+	ForwardGFLOP           float64 `json:"forward_gflop"`
+	ForwardGFLOPS          float64 `json:"forward_gflops"`
+	TrainStepGFLOPS        float64 `json:"train_step_gflops"`
+	PCStepGFLOPS           float64 `json:"pc_step_gflops"`
 }
 
 // CATEForwardFLOPs is the number of floating-point operations (2 per
@@ -117,34 +133,49 @@ func Run(opt Options) (*Result, error) {
 	}
 	xt := tensor.Add(x0, tensor.Scale(tensor.RandN(rng, b, 8, 7), 1))
 
-	time1 := func(name string, f func() error) (float64, error) {
+	want := map[string]bool{}
+	for _, w := range opt.Only {
+		if !slices.Contains(Workloads, w) {
+			return nil, fmt.Errorf("unknown workload %q (want one of %v)", w, Workloads)
+		}
+		want[w] = true
+	}
+	run := func(w string) bool { return len(want) == 0 || want[w] }
+	// time1 runs f Warmup times untimed, then Reps times, and stores the
+	// median wall and CPU seconds in *wall and *cpu.
+	time1 := func(name string, wall, cpu *float64, f func() error) error {
 		for i := 0; i < opt.Warmup; i++ {
 			if err := f(); err != nil {
-				return 0, fmt.Errorf("%s: %w", name, err)
+				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
-		ts := make([]float64, opt.Reps)
+		ts, cs := make([]float64, opt.Reps), make([]float64, opt.Reps)
 		for i := range ts {
 			runtime.GC()
+			c0 := cpuSeconds()
 			t0 := time.Now()
 			if err := f(); err != nil {
-				return 0, fmt.Errorf("%s: %w", name, err)
+				return fmt.Errorf("%s: %w", name, err)
 			}
 			ts[i] = time.Since(t0).Seconds()
+			cs[i] = cpuSeconds() - c0
 		}
 		sort.Float64s(ts)
-		m := ts[len(ts)/2]
-		logf("%-24s median %.4f s over %d runs", name, m, opt.Reps)
-		return m, nil
+		sort.Float64s(cs)
+		*wall, *cpu = ts[len(ts)/2], cs[len(cs)/2]
+		logf("%-24s median %.4f s wall, %.4f s CPU over %d runs", name, *wall, *cpu, opt.Reps)
+		return nil
 	}
 
 	// Forward, eval mode: the buffer-reusing scorer that sampling uses.
 	scorer := net.NewScorer()
-	if res.ForwardS, err = time1("forward", func() error {
-		scorer.Score(xt, sigma, mask)
-		return nil
-	}); err != nil {
-		return nil, err
+	if run("forward") {
+		if err := time1("forward", &res.ForwardS, &res.ForwardCPUS, func() error {
+			scorer.Score(xt, sigma, mask)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
 	}
 
 	// Training step: DSM loss, backward, clip, Adam + EMA.
@@ -159,20 +190,22 @@ func Run(opt Options) (*Result, error) {
 	scoreVar := func(tp *autograd.Tape, x *autograd.Var, cond []float32) *autograd.Var {
 		return net.Forward(gnn.Ctx{Tape: tp, Train: true, RNG: trainRNG}, x, cond, mask)
 	}
-	if res.TrainStepS, err = time1("train step", func() error {
-		tp := autograd.NewTape()
-		loss, err := sde.DSMLoss(tp, ve, scoreVar, x0, trainRNG)
-		if err != nil {
+	if run("train") {
+		if err := time1("train step", &res.TrainStepS, &res.TrainStepCPUS, func() error {
+			tp := autograd.NewTape()
+			loss, err := sde.DSMLoss(tp, ve, scoreVar, x0, trainRNG)
+			if err != nil {
+				return err
+			}
+			if err := tp.Backward(loss); err != nil {
+				return err
+			}
+			_, err = opz.Step()
+			opz.ZeroGrad()
 			return err
+		}); err != nil {
+			return nil, err
 		}
-		if err := tp.Backward(loss); err != nil {
-			return err
-		}
-		_, err = opz.Step()
-		opz.ZeroGrad()
-		return err
-	}); err != nil {
-		return nil, err
 	}
 
 	// One PC step = Langevin corrector + Euler–Maruyama predictor = 2 score evaluations.
@@ -180,11 +213,13 @@ func Run(opt Options) (*Result, error) {
 		return scorer.Score(x, cond, mask), nil
 	}
 	pcOpt := func(seed uint64) sde.Options { return sde.Options{Steps: 1, Seed: seed} }
-	if res.PCStepS, err = time1("pc step", func() error {
-		_, err := sde.SamplePC(context.Background(), ve, score, []int{b, 8, 7}, pcOpt(1))
-		return err
-	}); err != nil {
-		return nil, err
+	if run("pc") {
+		if err := time1("pc step", &res.PCStepS, &res.PCStepCPUS, func() error {
+			_, err := sde.SamplePC(context.Background(), ve, score, []int{b, 8, 7}, pcOpt(1))
+			return err
+		}); err != nil {
+			return nil, err
+		}
 	}
 
 	// Guided PC step: adds the predictor forward and d pred/dx at both evaluations.
@@ -202,11 +237,13 @@ func Run(opt Options) (*Result, error) {
 		}
 		return tensor.Add(s, tensor.Scale(g[0], 10000)), nil
 	}
-	if res.GuidedPCStepS, err = time1("guided pc step", func() error {
-		_, err := sde.SamplePC(context.Background(), ve, guided, []int{b, 8, 7}, pcOpt(2))
-		return err
-	}); err != nil {
-		return nil, err
+	if run("guided") {
+		if err := time1("guided pc step", &res.GuidedPCStepS, &res.GuidedPCStepCPUS, func() error {
+			_, err := sde.SamplePC(context.Background(), ve, guided, []int{b, 8, 7}, pcOpt(2))
+			return err
+		}); err != nil {
+			return nil, err
+		}
 	}
 
 	// Meta-predictor training step: batch b, a dataset of 10 classes x 20
@@ -219,25 +256,43 @@ func Run(opt Options) (*Result, error) {
 	}
 	target := tensor.RandN(rng, b)
 	prng := rng.Split()
-	if res.PredictorTrainStepS, err = time1("predictor train step", func() error {
-		tp := autograd.NewTape()
-		c := gnn.Ctx{Tape: tp, Train: true, RNG: prng}
-		d := pred.EncodeDataset(c, feats)
-		y := pred.Forward(c, autograd.Const(xt), sigma, fwd, bwd, d)
-		loss := tp.MSE(y, autograd.Const(target))
-		if err := tp.Backward(loss); err != nil {
+	if run("predictor") {
+		if err := time1("predictor train step", &res.PredictorTrainStepS, &res.PredictorTrainStepCPUS, func() error {
+			tp := autograd.NewTape()
+			c := gnn.Ctx{Tape: tp, Train: true, RNG: prng}
+			d := pred.EncodeDataset(c, feats)
+			y := pred.Forward(c, autograd.Const(xt), sigma, fwd, bwd, d)
+			loss := tp.MSE(y, autograd.Const(target))
+			if err := tp.Backward(loss); err != nil {
+				return err
+			}
+			_, err := popt.Step()
+			popt.ZeroGrad()
 			return err
+		}); err != nil {
+			return nil, err
 		}
-		_, err := popt.Step()
-		popt.ZeroGrad()
-		return err
-	}); err != nil {
-		return nil, err
 	}
 
 	res.ForwardGFLOP = CATEForwardFLOPs(cfg, b) / 1e9
-	res.ForwardGFLOPS = res.ForwardGFLOP / res.ForwardS
-	res.TrainStepGFLOPS = 3 * res.ForwardGFLOP / res.TrainStepS
-	res.PCStepGFLOPS = 2 * res.ForwardGFLOP / res.PCStepS
+	rate := func(gflop, s float64) float64 {
+		if s <= 0 {
+			return 0
+		}
+		return gflop / s
+	}
+	res.ForwardGFLOPS = rate(res.ForwardGFLOP, res.ForwardS)
+	res.TrainStepGFLOPS = rate(3*res.ForwardGFLOP, res.TrainStepS)
+	res.PCStepGFLOPS = rate(2*res.ForwardGFLOP, res.PCStepS)
 	return res, nil
+}
+
+// cpuSeconds is the user + system CPU time of the process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
 }
