@@ -136,13 +136,13 @@ func (m *CATE) Forward(ctx Ctx, x *autograd.Var, sigma []float32, mask *tensor.T
 	h := drop(tp.Scale(lin(x, m.embed), float32(math.Sqrt(float64(d)))))
 	h = tp.Add(h, autograd.Const(m.pe))
 	temb := autograd.Const(TimestepEmbedding(sigma, d))
-	temb = lin(tp.SiLU(lin(temb, m.time0)), m.time1)
+	temb = lin(tp.LinearAct(temb, m.time0.Weight, m.time0.Bias, tensor.ActSiLU), m.time1)
 	h = tp.Add(h, tp.Reshape(temb, b, 1, d))
 
 	outs := make([]*autograd.Var, 0, len(m.blocks))
 	for _, blk := range m.blocks {
 		h = tp.Add(h, drop(blk.attn.Forward(ctx, ln(h, blk.ln1), mask)))
-		f := drop(tp.ReLU(lin(ln(h, blk.ln2), blk.ff1)))
+		f := drop(linearAct(tp, ln(h, blk.ln2), blk.ff1, tensor.ActReLU))
 		h = tp.Add(h, drop(lin(f, blk.ff2)))
 		outs = append(outs, ln(h, blk.lnOut))
 	}
@@ -151,10 +151,11 @@ func (m *CATE) Forward(ctx Ctx, x *autograd.Var, sigma []float32, mask *tensor.T
 		r = tp.Concat(-1, outs...)
 	}
 	for i, l := range m.read {
-		r = lin(r, l)
-		if i < len(m.read)-1 {
-			r = eluFast(tp, r)
+		act := tensor.ActELU
+		if i == len(m.read)-1 {
+			act = tensor.ActNone
 		}
+		r = linearAct(tp, r, l, act)
 	}
 	return r
 }

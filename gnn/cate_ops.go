@@ -1,57 +1,110 @@
 package gnn
 
 import (
-	"math"
+	"fmt"
 
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/tensor"
 )
 
-// eluFast is ELU with α = 1, y = x (x > 0) or e^x − 1, with a float32
-// exponential (|relative error| < 2e-7 for e^x): the readout MLP applies it
-// to every hidden unit of every node row at every sampler step, and the
-// float64 math.Expm1 path costs more than the readout's GEMMs there. The
-// gradient is 1 (x > 0) or y + 1.
-func eluFast(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
-	xv := x.Value.Contiguous()
-	out := tensor.Zeros(xv.Shape()...)
-	xd, od := xv.Data(), out.Data()
-	for i, v := range xd {
-		if v > 0 {
-			od[i] = v
-		} else {
-			od[i] = expf(v) - 1
-		}
+// linearAct is act(x·Wᵀ + b) for the linear layer l as one taped op, for
+// the CATE layers whose backward is dominated by element-wise work (the
+// ELU readout, the ReLU feed-forward layer): the forward is one GEMM with a
+// fused bias-and-activation epilogue (tensor.LinearActInto); the backward
+// computes the pre-activation gradient from the output and the bias
+// gradient (column sums) in one parallel pass over the rows, then the two
+// GEMMs dx = gz·W and dW = gzᵀ·x. act is ActNone, ActReLU or ActELU (alpha
+// 1); the gradients of ReLU and ELU are recovered from the output y
+// (ReLU: 1 where y > 0; ELU: 1 where y > 0, else y + 1 = e^z).
+func linearAct(tp *autograd.Tape, x *autograd.Var, l *Linear, act tensor.Act) *autograd.Var {
+	if act != tensor.ActNone && act != tensor.ActReLU && act != tensor.ActELU {
+		panic(fmt.Sprintf("gnn: linearAct with unsupported activation %d", act))
 	}
-	return tp.Record(out, func(g *tensor.Tensor, needs []bool) []*tensor.Tensor {
-		if !needs[0] {
-			return []*tensor.Tensor{nil}
+	var bias *tensor.Tensor
+	inputs := []*autograd.Var{x, l.Weight}
+	if l.Bias != nil {
+		bias = l.Bias.Value
+		inputs = append(inputs, l.Bias)
+	}
+	y := tensor.LinearAct(x.Value, l.Weight.Value, bias, act)
+	return tp.Record(y, func(g *tensor.Tensor, needs []bool) []*tensor.Tensor {
+		out := make([]*tensor.Tensor, len(inputs))
+		rows := y.Len() / l.Out
+		gz, db := actGradBiasSum(y.Contiguous().Data(), g.Contiguous().Data(), rows, l.Out, act, l.Bias != nil && needs[2])
+		gz2 := tensor.FromSlice(gz, rows, l.Out)
+		if needs[0] {
+			out[0] = tensor.MatMul(gz2, l.Weight.Value).Reshape(x.Shape()...)
 		}
-		gi := tensor.Zeros(out.Shape()...)
-		gd, gg := gi.Data(), g.Contiguous().Data()
-		for i, v := range xd {
-			if v > 0 {
-				gd[i] = gg[i]
-			} else {
-				gd[i] = gg[i] * (od[i] + 1)
-			}
+		if needs[1] {
+			out[1] = tensor.MatMulT(gz2, x.Value.Contiguous().Reshape(rows, l.In), true, false)
 		}
-		return []*tensor.Tensor{gi}
-	}, x)
+		if db != nil {
+			out[2] = tensor.FromSlice(db, l.Out)
+		}
+		return out
+	}, inputs...)
 }
 
-// expf is e^x in float32 arithmetic for -87 <= x <= 0 (ELU's negative
-// branch): x = n·ln2 + r with |r| <= ln2/2, e^r by a degree-7 Taylor
-// polynomial, scaled by 2^n through the exponent bits. Below -87 it
-// returns 0; it must not be called with x > 0.
-func expf(x float32) float32 {
-	if x < -87 {
-		return 0
+// actGradBiasSum returns gz = g·act'(z) (from the activation's output y,
+// both [rows, n] row-major) and, when wantBias is set, the column sums of
+// gz (the bias gradient), in one pass split over the CPUs by rows. Each
+// worker sums its rows in float32; the partial sums are added in worker
+// order, so the result does not depend on scheduling.
+func actGradBiasSum(y, g []float32, rows, n int, act tensor.Act, wantBias bool) (gz, db []float32) {
+	gz = make([]float32, rows*n)
+	workers := 1
+	if rows*n >= 1<<15 {
+		workers = max(1, min(maxWorkers(), rows/64))
 	}
-	const ln2hi, ln2lo, log2e = 0.693359375, -2.12194440e-4, 1.44269504088896341
-	ni := int32(x*log2e - 0.5) // round to nearest for x <= 0
-	n := float32(ni)
-	r := x - n*ln2hi - n*ln2lo
-	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
-	return p * math.Float32frombits(uint32(ni+127)<<23)
+	var parts [][]float32
+	if wantBias {
+		parts = make([][]float32, workers)
+		for i := range parts {
+			parts[i] = make([]float32, n)
+		}
+	}
+	chunk := func(w, lo, hi int) {
+		var acc []float32
+		if wantBias {
+			acc = parts[w][:n]
+		}
+		for r := lo; r < hi; r++ {
+			yr, gr, zr := y[r*n:(r+1)*n], g[r*n:(r+1)*n], gz[r*n:(r+1)*n]
+			gr, zr = gr[:len(yr)], zr[:len(yr)]
+			switch act {
+			case tensor.ActNone:
+				copy(zr, gr)
+			case tensor.ActReLU:
+				for j, v := range yr {
+					if v > 0 {
+						zr[j] = gr[j]
+					}
+				}
+			case tensor.ActELU:
+				for j, v := range yr {
+					if v > 0 {
+						zr[j] = gr[j]
+					} else {
+						zr[j] = gr[j] * (v + 1)
+					}
+				}
+			}
+			if acc != nil {
+				acc := acc[:len(zr)]
+				for j, v := range zr {
+					acc[j] += v
+				}
+			}
+		}
+	}
+	runWorkers(workers, rows, chunk)
+	if wantBias {
+		db = parts[0]
+		for _, p := range parts[1:] {
+			for j, v := range p {
+				db[j] += v
+			}
+		}
+	}
+	return gz, db
 }

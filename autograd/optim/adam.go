@@ -3,6 +3,9 @@ package optim
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/tensor"
@@ -98,34 +101,50 @@ func (a *Adam) step(lr float64, ema *EMA) error {
 		emaRate = float32(1 - ema.nextDecay())
 		ema.updates++
 	}
+	k := adamConsts{w1: w1, b2: b2, w2: w2, eps: eps, wd: wd, stepSize: stepSize, bc2Sqrt: bc2Sqrt, emaRate: emaRate}
+	// The update is element-wise, so splitting it into chunks across
+	// goroutines gives bit-identical results to one sweep.
+	var chunks []sweepChunk
 	for i, par := range a.params {
-		p := par.Value.Data()
+		n := par.Value.Len()
+		for lo := 0; lo < n; lo += sweepChunkLen {
+			chunks = append(chunks, sweepChunk{i, lo, min(lo+sweepChunkLen, n)})
+		}
+	}
+	parallelChunks(chunks, func(c sweepChunk) {
+		i := c.param
+		p := a.params[i].Value.Data()[c.lo:c.hi]
+		var s []float32
+		if ema != nil {
+			s = ema.shadow[i].Data()[c.lo:c.hi]
+		}
 		g := grads[i]
 		if g == nil {
 			// No gradient: Adam leaves the parameter; the EMA still moves
 			// toward it, as the reference's EMA update does.
 			if ema != nil {
-				emaSweep(ema.shadow[i].Data(), p, emaRate)
+				emaSweep(s, p, emaRate)
 			}
-			continue
+			return
 		}
-		m := a.m[i].Data()[:len(p)]
-		v := a.v[i].Data()[:len(p)]
-		g = g[:len(p)]
-		if ema == nil {
-			for j := range p {
-				gj := g[j]
-				if wd != 0 {
-					gj += wd * p[j]
-				}
-				mj := m[j] + w1*(gj-m[j])
-				vj := v[j]*b2 + w2*gj*gj
-				m[j], v[j] = mj, vj
-				p[j] -= stepSize * (mj / (float32(math.Sqrt(float64(vj)))/bc2Sqrt + eps))
-			}
-			continue
-		}
-		s := ema.shadow[i].Data()[:len(p)]
+		adamSweep(p, g[c.lo:c.hi], a.m[i].Data()[c.lo:c.hi], a.v[i].Data()[c.lo:c.hi], s, &k)
+	})
+	return nil
+}
+
+// adamConsts holds the per-step scalars of the fused Adam (+EMA) sweep.
+type adamConsts struct {
+	w1, b2, w2, eps, wd, stepSize, bc2Sqrt, emaRate float32
+}
+
+// adamSweep applies the Adam update to p (len n) from gradient g with
+// moments m, v, and, when s is not nil, moves the EMA shadow s toward the
+// new p, in one pass.
+func adamSweep(p, g, m, v, s []float32, k *adamConsts) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	w1, b2, w2, eps, wd, stepSize, bc2Sqrt := k.w1, k.b2, k.w2, k.eps, k.wd, k.stepSize, k.bc2Sqrt
+	if s == nil {
 		for j := range p {
 			gj := g[j]
 			if wd != 0 {
@@ -134,12 +153,70 @@ func (a *Adam) step(lr float64, ema *EMA) error {
 			mj := m[j] + w1*(gj-m[j])
 			vj := v[j]*b2 + w2*gj*gj
 			m[j], v[j] = mj, vj
-			pj := p[j] - stepSize*(mj/(float32(math.Sqrt(float64(vj)))/bc2Sqrt+eps))
-			p[j] = pj
-			s[j] -= emaRate * (s[j] - pj)
+			p[j] -= stepSize * (mj / (float32(math.Sqrt(float64(vj)))/bc2Sqrt + eps))
+		}
+		return
+	}
+	s = s[:n]
+	emaRate := k.emaRate
+	for j := range p {
+		gj := g[j]
+		if wd != 0 {
+			gj += wd * p[j]
+		}
+		mj := m[j] + w1*(gj-m[j])
+		vj := v[j]*b2 + w2*gj*gj
+		m[j], v[j] = mj, vj
+		pj := p[j] - stepSize*(mj/(float32(math.Sqrt(float64(vj)))/bc2Sqrt+eps))
+		p[j] = pj
+		s[j] -= emaRate * (s[j] - pj)
+	}
+}
+
+// sweepChunkLen is the number of elements of one parameter a worker
+// updates at a time (large enough to amortise scheduling, small enough to
+// balance a few big weight matrices across cores).
+const sweepChunkLen = 1 << 15
+
+// sweepChunk is the element range [lo, hi) of parameter param.
+type sweepChunk struct{ param, lo, hi int }
+
+// parallelChunks runs f on every chunk, spread over up to GOMAXPROCS
+// goroutines (the caller included) that take chunks in order from a shared
+// counter. Small workloads (under two chunks' worth of elements) run on
+// the caller alone.
+func parallelChunks(chunks []sweepChunk, f func(sweepChunk)) {
+	total := 0
+	for _, c := range chunks {
+		total += c.hi - c.lo
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(chunks), total/sweepChunkLen)
+	if workers <= 1 {
+		for _, c := range chunks {
+			f(c)
+		}
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(chunks) {
+				return
+			}
+			f(chunks[i])
 		}
 	}
-	return nil
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
 }
 
 func sameParams(a, b []*autograd.Var) bool {

@@ -441,3 +441,75 @@ func BenchmarkAdamEMAStep(b *testing.B) {
 		}
 	}
 }
+
+// TestParallelSweepBitIdentical runs the fused Adam+EMA step on parameters
+// large enough to be split into many chunks across goroutines (plus a
+// small one, an odd-sized one and one without a gradient) and checks every
+// parameter, moment and EMA value against the same update computed in one
+// serial pass per parameter with float32 arithmetic, bit for bit.
+func TestParallelSweepBitIdentical(t *testing.T) {
+	rng := tensor.NewRNG(5)
+	sizes := []int{3 * sweepChunkLen, 5*sweepChunkLen + 17, 7, sweepChunkLen - 1}
+	var params []*autograd.Var
+	for i, n := range sizes {
+		p := autograd.Param(string(rune('a'+i)), tensor.RandN(rng, n))
+		if i != 3 { // the last parameter gets no gradient
+			p.Grad = tensor.RandN(rng, n)
+		}
+		params = append(params, p)
+	}
+	// Serial reference state: copies of parameters, zero moments, EMA = p0.
+	ref := make([][]float32, len(params))
+	refS := make([][]float32, len(params))
+	refM := make([][]float32, len(params))
+	refV := make([][]float32, len(params))
+	for i, p := range params {
+		ref[i] = append([]float32(nil), p.Value.Data()...)
+		refS[i] = append([]float32(nil), p.Value.Data()...)
+		refM[i] = make([]float32, len(ref[i]))
+		refV[i] = make([]float32, len(ref[i]))
+	}
+	const wd = 0.01
+	adam, err := NewAdam(params, 0.9, 0.999, 1e-8, wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ema, err := NewEMA(params, 0.99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := 1; step <= 3; step++ {
+		rate := float32(1 - ema.NextDecay())
+		if err := adam.StepEMA(1e-2, ema); err != nil {
+			t.Fatal(err)
+		}
+		bc1 := 1 - math.Pow(0.9, float64(step))
+		bc2 := 1 - math.Pow(0.999, float64(step))
+		stepSize, bc2Sqrt := float32(1e-2/bc1), float32(math.Sqrt(bc2))
+		for i, p := range params {
+			for j := range ref[i] {
+				if p.Grad != nil {
+					g := p.Grad.Data()[j] + float32(wd)*ref[i][j]
+					m := refM[i][j] + float32(1-0.9)*(g-refM[i][j])
+					v := refV[i][j]*float32(0.999) + float32(1-0.999)*g*g
+					refM[i][j], refV[i][j] = m, v
+					ref[i][j] -= stepSize * (m / (float32(math.Sqrt(float64(v)))/bc2Sqrt + float32(1e-8)))
+				}
+				refS[i][j] -= rate * (refS[i][j] - ref[i][j])
+			}
+		}
+		for i, p := range params {
+			for j, want := range ref[i] {
+				if got := p.Value.Data()[j]; got != want {
+					t.Fatalf("step %d param %d[%d] = %v, serial %v", step, i, j, got, want)
+				}
+				if got := ema.Shadow()[i].Data()[j]; got != refS[i][j] {
+					t.Fatalf("step %d ema %d[%d] = %v, serial %v", step, i, j, got, refS[i][j])
+				}
+				if got := adam.m[i].Data()[j]; got != refM[i][j] {
+					t.Fatalf("step %d m %d[%d] = %v, serial %v", step, i, j, got, refM[i][j])
+				}
+			}
+		}
+	}
+}

@@ -21,8 +21,7 @@ func TestHWCommandUsage(t *testing.T) {
 		{[]string{"hw-eval", "--bench", "b", "--acc-ckpt", "a", "--lat", "edgegpu=x", "--quantiles", "0.1,2,0.5"}, "--quantiles"},
 		{[]string{"mbv3-train-score", "--uniform", "10"}, "--out is required"},
 		{[]string{"mbv3-train-score", "--sampler", "grid", "--out", "x"}, "--sampler"},
-		{[]string{"mbv3-sample"}, "--ckpt is required"},
-		{[]string{"mbv3-hw-eval", "--score-ckpt", "s"}, "required"},
+		{[]string{"mbv3-hw-eval", "--ofa-dir", "d"}, "required"},
 		{[]string{"mbv3-hw-eval", "--score-ckpt", "s", "--acc-ckpt", "a", "--ofa-dir", "d", "--lat-guide", "g"}, "go together"},
 	} {
 		code, _, stderr := runCkptArgs(c.args...)
@@ -40,6 +39,11 @@ func TestMBV3TrainSample(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("train exit %d: %s %s", code, out, stderr)
 	}
+	exp := filepath.Join(dir, "e.ckpt")
+	if code, out, stderr = runCkptArgs("mbv3-train-score", "--export-from", ck, "--out", exp); code != 0 || !strings.Contains(out, "exported") {
+		t.Fatalf("export exit %d: %s %s", code, out, stderr)
+	}
+	ck = exp
 	md := filepath.Join(dir, "r.md")
 	code, out, stderr = runCkptArgs("mbv3-sample", "--ckpt", ck, "--n", "4", "--steps", "2", "--batch", "4", "--out-md", md)
 	if code != 0 {

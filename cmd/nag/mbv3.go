@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/nagml/nag/nag/ckpt"
 	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/mbv3"
 	"github.com/nagml/nag/nag/ofa"
@@ -28,12 +29,24 @@ func runMBV3TrainScore(e *env, args []string) error {
 	seed := fs.Uint64("seed", 42, "training seed")
 	every := fs.Int("ckpt-every", 500, "checkpoint every N iterations (0 = only at the end)")
 	resume := fs.String("resume", "", "resume from this checkpoint")
+	export := fs.String("export-from", "", "instead of training, write a compact sampling checkpoint (EMA weights, no optimiser state) of this training checkpoint to --out")
 	out := fs.String("out", "", "output checkpoint (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usageError("--out is required")
+	}
+	if *export != "" {
+		m, err := mbv3.LoadScoreModel(*export)
+		if err != nil {
+			return err
+		}
+		if err := ckpt.WriteFile(*out, m.Export()); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "exported %s (step %d, %s weights) to %s\n", *export, m.Step, m.Weights, *out)
+		return nil
 	}
 	spec := mbv3.DatasetSpec{Sampler: *sampler, Size: *uniform, Seed: *dataSeed, File: *archs}
 	if *sampler != mbv3.SamplerOFA && *sampler != mbv3.SamplerUniform {
@@ -59,7 +72,7 @@ func runMBV3TrainScore(e *env, args []string) error {
 // against the training set.
 func runMBV3Sample(e *env, args []string) error {
 	fs := newFlags(e, "mbv3-sample", "--ckpt FILE [flags]")
-	ck := fs.String("ckpt", "", "OFA score-network checkpoint (nag mbv3-train-score) (required)")
+	ck := fs.String("ckpt", "default", "OFA score-network checkpoint (nag mbv3-train-score; default: the embedded one)")
 	n := fs.Int("n", 1000, "number of samples")
 	steps := fs.Int("steps", 1000, "sampler timesteps (reference 1000)")
 	batch := fs.Int("batch", 250, "sampler batch")
@@ -69,10 +82,7 @@ func runMBV3Sample(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *ck == "" {
-		return usageError("--ckpt is required")
-	}
-	m, err := mbv3.LoadScoreModel(*ck)
+	m, err := mbv3.LoadScoreModelOrDefault(*ck)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 // and a GPU latency estimated by an independently trained regressor.
 func runMBV3HWEval(e *env, args []string) error {
 	fs := newFlags(e, "mbv3-hw-eval", "--score-ckpt FILE --acc-ckpt FILE [--lat-guide FILE --lat-truth FILE] [flags]")
-	scoreCkpt := fs.String("score-ckpt", "", "OFA score network (nag mbv3-train-score) (required)")
+	scoreCkpt := fs.String("score-ckpt", "default", "OFA score network (nag mbv3-train-score; default: the embedded one)")
 	accCkpt := fs.String("acc-ckpt", "", "noise-aware accuracy regressor (nag hw-train --space mbv3 --target moofa_top1) used for guidance (required)")
 	accR := fs.Int("acc-r", 192, "resolution the accuracy regressor predicts for while guiding (the measured table has 128/160/192)")
 	latGuide := fs.String("lat-guide", "", "latency regressor used for guidance (nag hw-train --space mbv3 --target DEVICE)")
@@ -39,8 +39,8 @@ func runMBV3HWEval(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *scoreCkpt == "" || *accCkpt == "" || *ofaDir == "" {
-		return usageError("--score-ckpt, --acc-ckpt and --ofa-dir (or $NAG_DATA) are required")
+	if *accCkpt == "" || *ofaDir == "" {
+		return usageError("--acc-ckpt and --ofa-dir (or $NAG_DATA) are required")
 	}
 	if (*latGuide == "") != (*latTruth == "") {
 		return usageError("--lat-guide and --lat-truth go together")
@@ -56,7 +56,7 @@ func runMBV3HWEval(e *env, args []string) error {
 	if len(qs) != len(hwaware.BudgetNames) {
 		return usageError("--quantiles: want %d values", len(hwaware.BudgetNames))
 	}
-	m, err := mbv3.LoadScoreModel(*scoreCkpt)
+	m, err := mbv3.LoadScoreModelOrDefault(*scoreCkpt)
 	if err != nil {
 		return err
 	}
