@@ -175,6 +175,7 @@ func TestRegressorTrainSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("held-out clean %s; noisy %s", rep.Clean, rep.Noisy)
 	if rep.Clean.N != 300 || !(rep.Clean.Spearman > 0.9) {
 		t.Fatalf("held-out clean metrics %s, want n 300 and spearman > 0.9", rep.Clean)
 	}
@@ -234,6 +235,7 @@ func TestRegressorResolution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("held-out clean %s", rep.Clean)
 	if !(rep.Clean.Spearman > 0.85) {
 		t.Fatalf("held-out %s, want spearman > 0.85", rep.Clean)
 	}
