@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/nagml/nag/nag/assets"
+	"github.com/nagml/nag/nag/ckpt"
 	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/nag/mbv3"
 	"github.com/nagml/nag/nag/metrics"
 	"github.com/nagml/nag/nag/progress"
 )
@@ -37,7 +39,36 @@ func loadScoreModel(path string) (*diffusion.Model, error) {
 		}
 		return m, nil
 	}
-	return diffusion.LoadModelFile(path)
+	c, err := ckpt.ReadFile(path, diffusion.CheckpointKind)
+	if err != nil {
+		return nil, err
+	}
+	var head struct {
+		Space string `json:"space"`
+	}
+	if err := json.Unmarshal(c.Config, &head); err != nil {
+		return nil, fmt.Errorf("%s: score-network config: %w", path, err)
+	}
+	if head.Space == "mbv3" {
+		m, err := mbv3.ScoreModel(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return m, nil
+	}
+	m, err := diffusion.LoadModel(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// metricsSpace returns the generation-metrics view of a score model's space.
+func metricsSpace(m *diffusion.Model) metrics.Space {
+	if m.Space.Name == "mbv3" {
+		return metrics.MBV3{}
+	}
+	return metrics.NB201{}
 }
 
 func runSample(e *env, args []string) error {
@@ -132,7 +163,7 @@ func runSample(e *env, args []string) error {
 // sampleSummary is the one-line report: validity, uniqueness by string and
 // by isomorphism class, novelty against the checkpoint's training set, time.
 func sampleSummary(m *diffusion.Model, res *diffusion.Samples, elapsed time.Duration) string {
-	sp := metrics.NB201{}
+	sp := metricsSpace(m)
 	items := make([]metrics.Item, len(res.Archs))
 	for i, a := range res.Archs {
 		if res.Valid[i] {

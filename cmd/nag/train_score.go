@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/nagml/nag/nag/ckpt"
@@ -13,8 +14,12 @@ import (
 )
 
 func runTrainScore(e *env, args []string) error {
-	fs := newFlags(e, "train-score", "--space nb201 --config small|paper --iters N --out FILE [--split 0.5] [--resume FILE]")
-	space := fs.String("space", "nb201", "search space (nb201)")
+	if rest, ok := spaceMBV3(args); ok {
+		// The MobileNetV3 space has its own data flags (see nag mbv3-train-score -h).
+		return runMBV3TrainScore(e, rest)
+	}
+	fs := newFlags(e, "train-score", "--space nb201|mbv3 --config small|paper --iters N --out FILE [--split 0.5] [--resume FILE]")
+	space := fs.String("space", "nb201", "search space: nb201, or mbv3 (then the flags of nag mbv3-train-score apply)")
 	preset := fs.String("config", "small", "score-network configuration: small (CPU default) or paper (reference, 3.99 M parameters)")
 	iters := fs.Int("iters", diffusion.DefaultIters, "total training iterations (with --resume: the new total)")
 	batch := fs.Int("batch", diffusion.DefaultBatch, "mini-batch size")
@@ -87,4 +92,22 @@ func runTrainScore(e *env, args []string) error {
 		Out: *out, CkptEvery: *every, Seed: *seed, Resume: *resume, Log: e.stdout, Progress: e.stderr,
 	})
 	return err
+}
+
+// spaceMBV3 reports whether args select --space mbv3 and returns them
+// without that flag.
+func spaceMBV3(args []string) ([]string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimLeft(args[i], "-")
+		if a == "space=mbv3" {
+			return append(append([]string(nil), args[:i]...), args[i+1:]...), true
+		}
+		if a == "space" && i+1 < len(args) && args[i+1] == "mbv3" {
+			return append(append([]string(nil), args[:i]...), args[i+2:]...), true
+		}
+		if a == "" || !strings.HasPrefix(args[i], "-") {
+			return nil, false // end of flags
+		}
+	}
+	return nil, false
 }

@@ -69,7 +69,12 @@ func LoadModelFile(path string) (*Model, error) {
 // LoadModel builds the sampling model of a checkpoint: the EMA weights when
 // the checkpoint holds them (a training checkpoint), the plain parameters
 // otherwise (an exported one, whose parameters are the EMA weights).
-func LoadModel(c *ckpt.Checkpoint) (*Model, error) {
+func LoadModel(c *ckpt.Checkpoint) (*Model, error) { return LoadModelIn(c, spaceFor) }
+
+// LoadModelIn is LoadModel for spaces this package does not know: space
+// rebuilds the checkpoint's space from its configuration (for example
+// mbv3.SpaceFromConfig for MobileNetV3 score networks).
+func LoadModelIn(c *ckpt.Checkpoint, space func(Config) (Space, error)) (*Model, error) {
 	if c.Kind != CheckpointKind {
 		return nil, fmt.Errorf("checkpoint kind %q, want %q", c.Kind, CheckpointKind)
 	}
@@ -77,7 +82,7 @@ func LoadModel(c *ckpt.Checkpoint) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp, err := spaceFor(cfg)
+	sp, err := space(cfg)
 	if err != nil {
 		return nil, err
 	}

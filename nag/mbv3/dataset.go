@@ -10,11 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nagml/nag/gnn"
 	"github.com/nagml/nag/nag/ckpt"
 	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/ofa"
-	"github.com/nagml/nag/sde"
 	"github.com/nagml/nag/tensor"
 )
 
@@ -282,55 +280,7 @@ func LoadScoreModel(path string) (*diffusion.Model, error) {
 // checkpoint: it rebuilds the space (SpaceFromConfig), the network from
 // its config, and loads the EMA weights when present.
 func ScoreModel(c *ckpt.Checkpoint) (*diffusion.Model, error) {
-	var cfg diffusion.Config
-	if err := json.Unmarshal(c.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("score-network config: %w", err)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	sp, err := SpaceFromConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	net, err := gnn.NewCATE(cfg.Model, tensor.NewRNG(0))
-	if err != nil {
-		return nil, err
-	}
-	s, err := sde.New(cfg.SDE)
-	if err != nil {
-		return nil, err
-	}
-	m := &diffusion.Model{Config: cfg, Space: sp, Net: net, SDE: s, Step: c.Step, Weights: "live"}
-	params := net.Params()
-	if err := c.LoadParams(params); err != nil {
-		return nil, err
-	}
-	if _, ok := c.Entry(ckpt.PrefixOptim + "ema." + params[0].Name); ok {
-		src := make([]*tensor.Tensor, len(params))
-		for i, p := range params {
-			t, err := c.Tensor(ckpt.PrefixOptim + "ema." + p.Name)
-			if err != nil || !tensor.EqualInts(t.Shape(), p.Value.Shape()) {
-				return nil, fmt.Errorf("EMA weights of %q missing or mis-shaped", p.Name)
-			}
-			src[i] = t
-		}
-		for i, p := range params {
-			p.Value.CopyFrom(src[i])
-		}
-		m.Weights = "ema"
-	} else if c.Meta["weights"] == "ema" {
-		m.Weights = "ema"
-	}
-	if m.TrainIndices, err = c.Ints(diffusion.EntryTrainIndices); err != nil {
-		return nil, err
-	}
-	for _, i := range m.TrainIndices {
-		if i < 0 || i >= sp.Size {
-			return nil, fmt.Errorf("training index %d outside the dataset (size %d)", i, sp.Size)
-		}
-	}
-	return m, nil
+	return diffusion.LoadModelIn(c, SpaceFromConfig)
 }
 
 // Train trains the OFA score network (diffusion.Train on DiffusionSpace
