@@ -105,7 +105,7 @@ func spaceMBV3(args []string) ([]string, bool) {
 		if a == "space" && i+1 < len(args) && args[i+1] == "mbv3" {
 			return append(append([]string(nil), args[:i]...), args[i+2:]...), true
 		}
-		if a == "" || !strings.HasPrefix(args[i], "-") {
+		if args[i] == "--" {
 			return nil, false // end of flags
 		}
 	}

@@ -15,7 +15,7 @@ func TestSpaceMBV3(t *testing.T) {
 		{[]string{"--iters", "5", "-space=mbv3"}, []string{"--iters", "5"}, true},
 		{[]string{"--space", "nb201", "--iters", "5"}, nil, false},
 		{[]string{"--iters", "5"}, nil, false},
-		{[]string{"extra", "--space", "mbv3"}, nil, false},
+		{[]string{"--", "--space", "mbv3"}, nil, false},
 	}
 	for _, c := range cases {
 		rest, ok := spaceMBV3(c.args)
