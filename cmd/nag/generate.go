@@ -8,12 +8,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/nagml/nag/gnn"
 	"github.com/nagml/nag/nag/assets"
 	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/encoder"
 	"github.com/nagml/nag/nag/guide"
+	"github.com/nagml/nag/nag/images"
 	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/nag/transfer"
 	"github.com/nagml/nag/sde"
@@ -77,6 +79,9 @@ func datasetFeatures(w io.Writer, path string, pm *predictor.Model) (*tensor.Ten
 // genFlags are the generation flags shared by generate and transfer.
 type genFlags struct {
 	scoreCkpt, predCkpt, dataset *string
+	// Encoding the target dataset from its images on the fly.
+	images, encModel, encWeights *string
+	encSize, perClass            *int
 	scale, scaleStep             *float64
 	n, rounds, batch, steps      *int
 	seed                         *uint64
@@ -91,17 +96,22 @@ func addGenFlags(fs interface {
 	Bool(string, bool, string) *bool
 }) genFlags {
 	return genFlags{
-		scoreCkpt: fs.String("score-ckpt", "default", "score-network checkpoint (default: the embedded NB201 one)"),
-		predCkpt:  fs.String("pred-ckpt", "default", "predictor checkpoint (default: the embedded one, meta-trained on the official ImageNet-32 labels)"),
-		dataset:   fs.String("dataset", "", "target dataset features (nag encode-dataset output); empty: unknown-dataset vector"),
-		scale:     fs.Float64("scale", 10000, "guidance scale of the first round (reference 10000)"),
-		scaleStep: fs.Float64("scale-step", 300, "scale decrease after every round (reference 300)"),
-		n:         fs.Int("n", 10, "stop after the round that reaches this many unique valid architectures"),
-		rounds:    fs.Int("rounds", 20, "maximum number of rounds"),
-		batch:     fs.Int("batch", 256, "samples per round"),
-		steps:     fs.Int("steps", 1000, "sampler timesteps per round (reference 1000)"),
-		seed:      fs.Uint64("seed", 444, "random seed (reference 444)"),
-		noGuide:   fs.Bool("no-guidance", false, "sample without the predictor gradient (ranking still uses the predictor)"),
+		scoreCkpt:  fs.String("score-ckpt", "default", "score-network checkpoint (default: the embedded NB201 one)"),
+		predCkpt:   fs.String("pred-ckpt", "default", "predictor checkpoint (default: the embedded one, meta-trained on the official ImageNet-32 labels)"),
+		dataset:    fs.String("dataset", "", "target dataset features (nag encode-dataset output); empty: unknown-dataset vector"),
+		images:     fs.String("dataset-images", "", "encode the target dataset from these images instead of --dataset (a U8IMG1 file or DIR/class_name/*.png|jpg)"),
+		encModel:   fs.String("encoder", "resnet20", "feature extractor for --dataset-images: "+strings.Join(encoder.Models, ", ")+" (its feature width must match the predictor's)"),
+		encWeights: fs.String("encoder-weights", "", "weights of --encoder (default: $NAG_DATA/weights/<model folder>)"),
+		encSize:    fs.Int("encoder-size", 0, "input resolution for --encoder (0: the model's default)"),
+		perClass:   fs.Int("per-class", 20, "images per class for --dataset-images"),
+		scale:      fs.Float64("scale", 10000, "guidance scale of the first round (reference 10000)"),
+		scaleStep:  fs.Float64("scale-step", 300, "scale decrease after every round (reference 300)"),
+		n:          fs.Int("n", 10, "stop after the round that reaches this many unique valid architectures"),
+		rounds:     fs.Int("rounds", 20, "maximum number of rounds"),
+		batch:      fs.Int("batch", 256, "samples per round"),
+		steps:      fs.Int("steps", 1000, "sampler timesteps per round (reference 1000)"),
+		seed:       fs.Uint64("seed", 444, "random seed (reference 444)"),
+		noGuide:    fs.Bool("no-guidance", false, "sample without the predictor gradient (ranking still uses the predictor)"),
 	}
 }
 
@@ -123,8 +133,52 @@ func (g genFlags) validate() error {
 		return usageError("--steps %d must be positive", *g.steps)
 	case *g.scale == 0 && !*g.noGuide:
 		return usageError("--scale 0: use --no-guidance to sample without guidance")
+	case *g.images != "" && *g.dataset != "":
+		return usageError("--dataset and --dataset-images both give the target dataset; use one")
+	case *g.perClass < 1:
+		return usageError("--per-class %d must be positive", *g.perClass)
 	}
 	return nil
+}
+
+// features returns the target dataset's per-class features: from --dataset,
+// or computed from --dataset-images with the chosen CNN, or nil (unknown
+// dataset).
+func (g genFlags) features(w io.Writer, pm *predictor.Model) (*tensor.Tensor, error) {
+	if *g.images == "" {
+		return datasetFeatures(w, *g.dataset, pm)
+	}
+	if !pm.Cfg.WithFeatures {
+		fmt.Fprintf(w, "note: the predictor was trained without dataset features (%s); --dataset-images is ignored and the learned unknown-dataset vector is used\n", pm.Cfg.Source)
+		return nil, nil
+	}
+	set, err := images.Read(*g.images)
+	if err != nil {
+		return nil, err
+	}
+	wpath := *g.encWeights
+	if wpath == "" {
+		folder := "resnet-cifar10"
+		if *g.encModel == "mobilenetv2" {
+			folder = "mobilenetv2-imagenet"
+		}
+		wpath = envOr("NAG_DATA", "../shared/data") + "/weights/" + folder
+	}
+	m, err := encoder.Load(*g.encModel, wpath)
+	if err != nil {
+		return nil, err
+	}
+	d, err := encoder.EncodeDataset(m, set, encoder.SampleOptions{PerClass: *g.perClass, Seed: *g.seed,
+		Preprocess: encoder.Preprocess{Size: *g.encSize, Progress: encodeProgress(w, "encode "+m.Name())}})
+	if err != nil {
+		return nil, err
+	}
+	t := d.Tensor()
+	if _, err := pm.DatasetVector(gnn.Ctx{}, t); err != nil {
+		return nil, fmt.Errorf("--dataset-images %s: %w", *g.images, err)
+	}
+	fmt.Fprintf(w, "conditioning on %s encoded by %s: %d classes x %d samples x %d features\n", *g.images, m.Name(), t.Dim(0), t.Dim(1), t.Dim(2))
+	return t, nil
 }
 
 // roundProgress prints one line per finished round to w.
@@ -160,7 +214,7 @@ func runGenerate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	feats, err := datasetFeatures(e.stderr, *g.dataset, pm)
+	feats, err := g.features(e.stderr, pm)
 	if err != nil {
 		return err
 	}

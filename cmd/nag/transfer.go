@@ -47,7 +47,7 @@ func runTransfer(e *env, args []string) error {
 		}
 		tgts = append(tgts, t)
 	}
-	if len(tgts) > 1 && *g.dataset != "" {
+	if len(tgts) > 1 && (*g.dataset != "" || *g.images != "") {
 		return usageError("several targets share one generation only without --dataset (features belong to one target)")
 	}
 	if len(tgts) > 1 && *metric != "" {
@@ -96,7 +96,7 @@ func runTransfer(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	feats, err := datasetFeatures(e.stderr, *g.dataset, pm)
+	feats, err := g.features(e.stderr, pm)
 	if err != nil {
 		return err
 	}

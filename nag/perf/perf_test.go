@@ -44,4 +44,14 @@ func TestRunSmall(t *testing.T) {
 	if _, err := Run(Options{Config: "huge"}); err == nil {
 		t.Fatal("unknown config accepted")
 	}
+	if _, err := Run(Options{Config: "small", Batch: 2, Only: []string{"forward", "nope"}}); err == nil {
+		t.Fatal("unknown workload accepted")
+	}
+	r, err = Run(Options{Config: "small", Batch: 2, Reps: 1, Only: []string{"train"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(r.TrainStepS > 0) || r.ForwardS != 0 || r.PCStepS != 0 || r.ForwardGFLOPS != 0 {
+		t.Fatalf("only train: train %g, forward %g, pc %g, forward GFLOP/s %g", r.TrainStepS, r.ForwardS, r.PCStepS, r.ForwardGFLOPS)
+	}
 }

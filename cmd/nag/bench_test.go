@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func runBenchArgs(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(&env{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}, append([]string{"bench"}, args...))
+	return code, out.String(), errb.String()
+}
+
+// TestBenchOnlyJSON runs two workloads of the small configuration and
+// checks that exactly those report wall and CPU times.
+func TestBenchOnlyJSON(t *testing.T) {
+	code, out, stderr := runBenchArgs("-config", "small", "-batch", "2", "-reps", "1", "-warmup", "0", "-only", "forward,pc", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r map[string]any
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	for _, k := range []string{"forward_s", "pc_step_s", "forward_cpu_s", "pc_step_cpu_s"} {
+		if v, _ := r[k].(float64); !(v > 0) && !strings.HasSuffix(k, "cpu_s") {
+			t.Errorf("%s = %v, want > 0", k, r[k])
+		}
+		if _, ok := r[k]; !ok {
+			t.Errorf("missing %s", k)
+		}
+	}
+	for _, k := range []string{"train_step_s", "guided_pc_step_s", "predictor_train_step_s"} {
+		if v, _ := r[k].(float64); v != 0 {
+			t.Errorf("%s = %v, want 0 (not selected)", k, v)
+		}
+	}
+}
+
+func TestBenchUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"-only", "forward,bogus"},
+		{"-config", "huge"},
+		{"-reps", "0"},
+	} {
+		code, _, stderr := runBenchArgs(args...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, stderr)
+		}
+	}
+}
