@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 
 	"github.com/nagml/nag/gnn"
@@ -15,7 +17,9 @@ import (
 	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/encoder"
 	"github.com/nagml/nag/nag/guide"
+	"github.com/nagml/nag/nag/hwaware"
 	"github.com/nagml/nag/nag/images"
+	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/nag/transfer"
 	"github.com/nagml/nag/sde"
@@ -196,6 +200,12 @@ func runGenerate(e *env, args []string) error {
 	g := addGenFlags(fs)
 	target := fs.String("target", "cifar10", "dataset whose params/FLOPs are reported (cifar10, cifar100, imagenet16-120)")
 	out := fs.String("out", "", "output JSONL file (default: standard output)")
+	latDevice := fs.String("latency-device", "", "hardware-aware guidance: latency device (edgegpu, raspi4, pixel3 have embedded regressors; other NB201 table columns need --latency-model)")
+	latBudget := fs.Float64("latency-budget", 0, "latency budget in ms on --latency-device")
+	latModel := fs.String("latency-model", "", "latency regressor checkpoint (default: the embedded one for the device)")
+	maxFLOPs := fs.Float64("max-flops", 0, "FLOPs budget in millions (NB201 convention, on --target; 0 = none)")
+	maxParams := fs.Float64("max-params", 0, "parameter budget in millions (on --target; 0 = none)")
+	hwScale := fs.Float64("hw-scale", 0, "weight of each relative budget violation in the guidance (0 = default 1000; 100 keeps validity at tight budgets)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -205,6 +215,14 @@ func runGenerate(e *env, args []string) error {
 	tgt, err := transfer.TargetByName(*target)
 	if err != nil {
 		return usageError("--target: %v", err)
+	}
+	var cons []hwaware.Constraint
+	if *latDevice != "" || *latBudget != 0 || *maxFLOPs != 0 || *maxParams != 0 {
+		cons, err = hwaware.NB201Constraints(hwaware.Limits{Device: *latDevice, LatencyMS: *latBudget,
+			LatencyModel: *latModel, MaxFLOPs: *maxFLOPs, MaxParams: *maxParams, Cost: tgt.Cost, Scale: *hwScale})
+		if err != nil {
+			return usageError("%v", err)
+		}
 	}
 	sm, err := loadScoreNet(*g.scoreCkpt)
 	if err != nil {
@@ -224,17 +242,58 @@ func runGenerate(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := guide.Generate(ctx, sm.SDE, sm.ScoreFn(nil), pm, ds, g.options(tgt, roundProgress(e.stderr)))
+	base, restore, err := hwaware.ConstraintHook(sm.ScoreFn(nil), cons)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	res, err := guide.Generate(ctx, sm.SDE, base, pm, ds, g.options(tgt, roundProgress(e.stderr)))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "%d samples in %d rounds: %d valid (%.1f%%), %d unique\n",
 		res.Sampled, res.Rounds, res.Valid, 100*res.Validity(), len(res.Archs))
-	return writeCandidates(e.stdout, *out, res.Archs)
+	if len(cons) == 0 {
+		return writeCandidates(e.stdout, *out, res.Archs)
+	}
+	// Hardware-aware: report which candidates meet every budget (latency
+	// by the regressor, FLOPs and params exactly), those first.
+	hw := make([]hwCandidate, 0, len(res.Archs))
+	meet := 0
+	for _, c := range res.Archs {
+		a, err := nb201.Parse(c.Arch)
+		if err != nil {
+			return err
+		}
+		ok, lat := hwaware.Check(cons, a)
+		h := hwCandidate{Candidate: c, WithinBudget: ok}
+		if !math.IsNaN(lat) {
+			h.LatencyMS = &lat
+		}
+		if ok {
+			meet++
+		}
+		hw = append(hw, h)
+	}
+	sort.SliceStable(hw, func(i, j int) bool { return hw[i].WithinBudget && !hw[j].WithinBudget })
+	fmt.Fprintf(e.stderr, "%d of %d unique architectures meet the budget\n", meet, len(hw))
+	return writeJSONLines(e.stdout, *out, hw)
+}
+
+// hwCandidate is a generated architecture with its hardware check.
+type hwCandidate struct {
+	guide.Candidate
+	LatencyMS    *float64 `json:"latency_ms,omitempty"` // predicted by the latency regressor
+	WithinBudget bool     `json:"within_budget"`
 }
 
 // writeCandidates writes one JSON object per line to path (stdout if "").
 func writeCandidates(stdout io.Writer, path string, cands []guide.Candidate) error {
+	return writeJSONLines(stdout, path, cands)
+}
+
+// writeJSONLines writes the items as JSON Lines to path (stdout if "").
+func writeJSONLines[T any](stdout io.Writer, path string, cands []T) error {
 	var w io.Writer = stdout
 	var f *os.File
 	if path != "" {
