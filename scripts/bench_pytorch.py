@@ -126,7 +126,7 @@ class Predictor(nn.Module):
         g = h.mean(1) + self.t2(F.silu(self.t1(timestep_embedding(sigma, 144))))
         a = self.drop(self.fc1(g))
         b = task.size(0)
-        protos = self.intra(task.view(b * 10, 20, 512)).view(b, 10, -1)  # per item, as the reference
+        protos = self.intra(task.reshape(b * 10, 20, 512)).view(b, 10, -1)  # per item, as the reference
         d = self.inter(protos)
         return self.h2(torch.tanh(self.h1(torch.cat([d, a], 1)))).squeeze(1)
 
