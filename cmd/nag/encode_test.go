@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-	"os"
+	"github.com/nagml/nag/internal/shareddata"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,17 +12,7 @@ import (
 
 // encodeDataRoot finds the shared data (NAG_DATA or ../shared/data from the
 // repository root) or skips.
-func encodeDataRoot(t *testing.T) string {
-	t.Helper()
-	d := os.Getenv("NAG_DATA")
-	if d == "" {
-		d = filepath.Join("..", "..", "..", "shared", "data")
-	}
-	if _, err := os.Stat(filepath.Join(d, "weights", "resnet-cifar10")); err != nil {
-		t.Skipf("shared data not found at %s", d)
-	}
-	return d
-}
+func encodeDataRoot(t *testing.T) string { return shareddata.Root(t) }
 
 func runEncodeArgs(args ...string) (int, string) {
 	var out, errb bytes.Buffer

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/nagml/nag/internal/shareddata"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,23 +18,7 @@ func runEvalArgs(args ...string) (code int, stdout, stderr string) {
 
 // evalDataRoot finds the shared data: $NAG_DATA, else ../shared/data next
 // to the directory holding go.mod.
-func evalDataRoot(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("NAG_DATA"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
+func evalDataRoot(t *testing.T) string { return shareddata.Root(t) }
 
 func writeFile(t *testing.T, dir, name, text string) string {
 	t.Helper()

@@ -2,6 +2,7 @@ package encoder
 
 import (
 	"encoding/json"
+	"github.com/nagml/nag/internal/shareddata"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,27 +14,7 @@ import (
 
 // dataRoot finds the shared data folder (NAG_DATA, else ../shared/data next
 // to the repository root) or skips.
-func dataRoot(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("NAG_DATA"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "..", "shared", "data")
-			if _, err := os.Stat(d); err != nil {
-				t.Skipf("shared data not found at %s", d)
-			}
-			return d
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-}
+func dataRoot(t testing.TB) string { return shareddata.Root(t) }
 
 type resnetSetRef struct {
 	Acc      float64     `json:"acc"`

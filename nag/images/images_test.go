@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"github.com/nagml/nag/internal/shareddata"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -15,27 +16,7 @@ import (
 	"testing"
 )
 
-func dataRoot(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("NAG_DATA"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "..", "shared", "data")
-			if _, err := os.Stat(d); err != nil {
-				t.Skipf("shared data not found at %s", d)
-			}
-			return d
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-}
+func dataRoot(t *testing.T) string { return shareddata.Root(t) }
 
 func TestReadPackagedSets(t *testing.T) {
 	root := dataRoot(t)

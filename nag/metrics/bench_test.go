@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"github.com/nagml/nag/internal/shareddata"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,26 +11,7 @@ import (
 
 // dataRoot finds the shared data: $NAG_DATA, else ../shared/data next to
 // the directory holding go.mod.
-func dataRoot(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("NAG_DATA"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func dataRoot(t testing.TB) string { return shareddata.Root(t) }
 
 func TestNB201Bench(t *testing.T) {
 	path := filepath.Join(dataRoot(t), "nasbench201", "nb201.csv.gz")

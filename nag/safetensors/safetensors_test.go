@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
-	"os"
+	"github.com/nagml/nag/internal/shareddata"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,27 +12,7 @@ import (
 
 // dataRoot finds the shared data folder (NAG_DATA, else ../shared/data next
 // to the repository root) or skips.
-func dataRoot(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("NAG_DATA"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "..", "shared", "data")
-			if _, err := os.Stat(d); err != nil {
-				t.Skipf("shared data not found at %s", d)
-			}
-			return d
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-}
+func dataRoot(t *testing.T) string { return shareddata.Root(t) }
 
 func encode(t *testing.T, ts []Named, meta map[string]string) []byte {
 	t.Helper()
