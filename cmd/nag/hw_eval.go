@@ -155,17 +155,26 @@ func runHWEval(e *env, args []string) error {
 	note := fmt.Sprintf("NB201, score net %s (step %d), accuracy guidance %s (trained on %s), true accuracy %s; %d samples per method, %d PC steps, acc scale %g, cost scale %g, seed %d",
 		*scoreCkpt, m.Step, *accCkpt, acc.Cfg.Target, *truthCol, *n, *steps, *accScale, *costScale, *seed)
 	fmt.Fprintln(e.stdout, note)
+	cfg := hwaware.EvalConfig{Budgets: budgets, Acc: acc, AccScale: *accScale, CostScale: *costScale,
+		N: *n, Seed: *seed, Log: e.stdout}
+	return runHWEvaluation(e, cfg, hwaware.DiffusionSampler(m, *steps, *batch), random, truth, unit, note, *outMD, *outJSON)
+}
+
+// runHWEvaluation runs a hardware-aware evaluation and writes its table to
+// stdout and, when asked, as Markdown (with the note) and JSON files. It is
+// shared by hw-eval (NB201) and mbv3-hw-eval.
+func runHWEvaluation(e *env, cfg hwaware.EvalConfig, sampler hwaware.Sampler, random hwaware.Random,
+	truth hwaware.Truth, unit map[string]string, note, outMD, outJSON string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rows, err := hwaware.Evaluate(ctx, hwaware.EvalConfig{Budgets: budgets, Acc: acc, AccScale: *accScale, CostScale: *costScale,
-		N: *n, Seed: *seed, Log: e.stdout}, hwaware.DiffusionSampler(m, *steps, *batch), random, truth)
+	rows, err := hwaware.Evaluate(ctx, cfg, sampler, random, truth)
 	if err != nil {
 		return err
 	}
 	hwaware.SortRows(rows)
 	hwaware.WriteTable(e.stdout, rows, unit, "")
-	if *outMD != "" {
-		f, err := os.Create(*outMD)
+	if outMD != "" {
+		f, err := os.Create(outMD)
 		if err != nil {
 			return err
 		}
@@ -174,12 +183,12 @@ func runHWEval(e *env, args []string) error {
 			return err
 		}
 	}
-	if *outJSON != "" {
+	if outJSON != "" {
 		b, err := json.MarshalIndent(rows, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encode rows: %w", err)
 		}
-		if err := os.WriteFile(*outJSON, append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(outJSON, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}

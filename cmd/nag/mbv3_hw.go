@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -154,33 +150,7 @@ func runMBV3HWEval(e *env, args []string) error {
 	note := fmt.Sprintf("OFA MobileNetV3 (w1.0 costs at r %d). %s. Score net %s (step %d); accuracy guidance: noise-aware regressor %s (measured w1.0 top-1, at r %d); FLOPs/params exact; latency truth: an independent regressor (%s), an estimate, not a measurement. %d samples per method, %d PC steps, acc scale %g, cost scale %g, seed %d.",
 		*r, mbv3.SurrogateNote, *scoreCkpt, m.Step, *accCkpt, *accR, *latTruth, *n, *steps, *accScale, *costScale, *seed)
 	fmt.Fprintln(e.stdout, note)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	rows, err := hwaware.Evaluate(ctx, hwaware.EvalConfig{Budgets: budgets, Acc: acc, AccScale: *accScale, CostScale: *costScale,
-		N: *n, Seed: *seed, Log: e.stdout}, hwaware.DiffusionSampler(m, *steps, *batch), random, truth)
-	if err != nil {
-		return err
-	}
-	hwaware.SortRows(rows)
-	hwaware.WriteTable(e.stdout, rows, unit, "")
-	if *outMD != "" {
-		f, err := os.Create(*outMD)
-		if err != nil {
-			return err
-		}
-		hwaware.WriteTable(f, rows, unit, note)
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	if *outJSON != "" {
-		b, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return fmt.Errorf("encode rows: %w", err)
-		}
-		if err := os.WriteFile(*outJSON, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	cfg := hwaware.EvalConfig{Budgets: budgets, Acc: acc, AccScale: *accScale, CostScale: *costScale,
+		N: *n, Seed: *seed, Log: e.stdout}
+	return runHWEvaluation(e, cfg, hwaware.DiffusionSampler(m, *steps, *batch), random, truth, unit, note, *outMD, *outJSON)
 }
