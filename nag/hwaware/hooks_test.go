@@ -2,6 +2,7 @@ package hwaware
 
 import (
 	"context"
+	"github.com/nagml/nag/internal/shareddata"
 	"math"
 	"os"
 	"path/filepath"
@@ -93,22 +94,7 @@ func nb201Table(t *testing.T) *bench201.Table {
 	t.Helper()
 	path := os.Getenv(bench201.EnvPath)
 	if path == "" {
-		dir, _ := os.Getwd()
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				t.Skip("go.mod not found")
-			}
-			dir = parent
-		}
-		root := os.Getenv("NAG_DATA")
-		if root == "" {
-			root = filepath.Join(dir, "..", "shared", "data")
-		}
-		path = filepath.Join(root, "nasbench201", "nb201.csv.gz")
+		path = filepath.Join(shareddata.Root(t), "nasbench201", "nb201.csv.gz")
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("NB201 table not available: %v", err)

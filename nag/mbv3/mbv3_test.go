@@ -2,6 +2,7 @@ package mbv3
 
 import (
 	"context"
+	"github.com/nagml/nag/internal/shareddata"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,20 +22,7 @@ func dataDir(t testing.TB) string {
 	if d := DefaultDir(); d != "" {
 		return d
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data", "ofa-mbv3")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(shareddata.Root(t), "ofa-mbv3")
 }
 
 var (

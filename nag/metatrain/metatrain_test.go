@@ -1,6 +1,7 @@
 package metatrain
 
 import (
+	"github.com/nagml/nag/internal/shareddata"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,25 +11,7 @@ import (
 
 func officialDir(t testing.TB) string {
 	t.Helper()
-	root := os.Getenv("NAG_DATA")
-	if root == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				root = filepath.Join(dir, "..", "shared", "data")
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				t.Fatal("go.mod not found above the test directory")
-			}
-			dir = parent
-		}
-	}
-	d := filepath.Join(root, "diffusionnag-official")
+	d := filepath.Join(shareddata.Root(t), "diffusionnag-official")
 	if _, err := os.Stat(d); err != nil {
 		t.Skipf("official DiffusionNAG files not available: %v", err)
 	}
