@@ -1,6 +1,6 @@
 package tensor
 
-import "math"
+import "github.com/nagml/nag/internal/f32math"
 
 // ELU with a float32 exponential. The element-wise kernel table computes
 // ELU through float64 math.Expm1, which costs more than the GEMM feeding
@@ -52,55 +52,9 @@ func eluGradSlice(dst, x, g []float32, alpha float32) {
 	}
 }
 
-// expm1Neg32 is e^x - 1 for x <= 0 (and NaN), in float32: a degree-10
-// Taylor polynomial on (-0.5, 0] (truncation below 1e-11, so the result
-// keeps full relative precision as x -> 0), expf32(x) - 1 below, where
-// |e^x - 1| >= 0.39 makes the subtraction harmless.
-func expm1Neg32(x float32) float32 {
-	if x > -0.5 {
-		p := float32(1.0 / 39916800)
-		p = p*x + 1.0/3628800
-		p = p*x + 1.0/362880
-		p = p*x + 1.0/40320
-		p = p*x + 1.0/5040
-		p = p*x + 1.0/720
-		p = p*x + 1.0/120
-		p = p*x + 1.0/24
-		p = p*x + 1.0/6
-		p = p*x + 0.5
-		p = p*x + 1
-		return p * x
-	}
-	return expf32(x) - 1
-}
+// expm1Neg32 is e^x − 1 for x <= 0 (f32math.Expm1Neg).
+func expm1Neg32(x float32) float32 { return f32math.Expm1Neg(x) }
 
-// expf32 is e^x in float32 arithmetic (Cephes expf): x = n·ln2 + r with
-// |r| <= ln2/2, e^r = 1 + r + r²·P(r), scaled by 2^n through the exponent
-// bits. Arguments are clamped to [-87.33, 88.37] (results stay normal
-// floats); NaN stays NaN. Relative error about 2e-7.
-func expf32(x float32) float32 {
-	if x != x {
-		return x
-	}
-	x = min(max(x, -87.33654), 88.37626)
-	const (
-		log2e = 1.44269504088896341
-		c1    = 0.693359375
-		c2    = -2.12194440e-4
-	)
-	fx := x*log2e + 0.5
-	n := float32(int32(fx))
-	if n > fx { // floor for negative arguments
-		n--
-	}
-	r := x - n*c1
-	r -= n * c2
-	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	p = p*(r*r) + r + 1
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
-}
+// expf32 is e^x in float32 arithmetic (f32math.Exp, shared with the SGEMM
+// epilogue).
+func expf32(x float32) float32 { return f32math.Exp(x) }

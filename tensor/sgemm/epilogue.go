@@ -1,7 +1,7 @@
 package sgemm
 
 import (
-	"math"
+	"github.com/nagml/nag/internal/f32math"
 
 	"gonum.org/v1/gonum/blas"
 )
@@ -82,49 +82,8 @@ func epilogueGo(row, bias []float32, act Activation) {
 }
 
 // expf is exp for float32 arguments to about 2 ulp, the same algorithm as
-// the vector epilogue (Cephes): 2^n * e^r with n = floor(x*log2e + 1/2),
-// r = x - n*ln2 in two parts, e^r = 1 + r + r^2*P(r). Arguments are clamped
-// to [-87.34, 88.38], so results stay within [1.2e-38, 2.4e38] (normal
-// floats; the activations only need exp of non-positive arguments or of
-// arguments where 1+exp(-x) saturates anyway). NaN stays NaN.
-func expf(x float32) float32 {
-	if x != x {
-		return x
-	}
-	x = min(max(x, -87.33654), 88.3762626647949)
-	const (
-		log2e = 1.44269504088896341
-		c1    = 0.693359375
-		c2    = -2.12194440e-4
-	)
-	fx := float32(math.Floor(float64(x*log2e + 0.5)))
-	r := x - fx*c1
-	r -= fx * c2
-	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	p = p*(r*r) + r + 1
-	return p * math.Float32frombits(uint32(int32(fx)+127)<<23)
-}
+// the vector epilogue (Cephes, see f32math.Exp).
+func expf(x float32) float32 { return f32math.Exp(x) }
 
-// expm1f is exp(x)-1 for x <= 0, accurate near zero: a series above -0.5,
-// expf(x)-1 below (the same split as the vector epilogue).
-func expm1f(x float32) float32 {
-	if x > -0.5 {
-		p := float32(1.0 / 3628800)
-		p = p*x + 1.0/362880
-		p = p*x + 1.0/40320
-		p = p*x + 1.0/5040
-		p = p*x + 1.0/720
-		p = p*x + 1.0/120
-		p = p*x + 1.0/24
-		p = p*x + 1.0/6
-		p = p*x + 0.5
-		p = p*x + 1
-		return p * x
-	}
-	return expf(x) - 1
-}
+// expm1f is exp(x)-1 for x <= 0, accurate near zero (f32math.Expm1Neg).
+func expm1f(x float32) float32 { return f32math.Expm1Neg(x) }
