@@ -40,3 +40,28 @@ extern "C" __global__ void scatter_add_rows(int n, int cols, int V, const float*
     if (row >= 0 && row < V) atomicAdd(&dtable[(long long)row * cols + c], g[e]);
   }
 }
+
+// heads_permute moves C stacked multi-head projections between the packed row
+// layout of a Linear layer and the per-head layout of the attention kernels.
+// Packed: row b*N+i, column c*H*D + h*D + e of a [B*N, C*H*D] matrix (q, k, v
+// side by side when C = 3). Per head: C consecutive [B, H, N, D] tensors.
+// merge = 0 reads packed and writes per-head (split); merge = 1 the inverse.
+extern "C" __global__ void heads_permute(int B, int N, int C, int H, int D, int merge,
+                                         const float* __restrict__ src, float* __restrict__ dst) {
+  long long per = (long long)B * H * N * D, tot = per * C;
+  for (long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x; j < tot; j += (long long)gridDim.x * blockDim.x) {
+    // j indexes the per-head layout [C][B][H][N][D].
+    long long r = j;
+    int e = (int)(r % D);
+    r /= D;
+    int i = (int)(r % N);
+    r /= N;
+    int h = (int)(r % H);
+    r /= H;
+    int b = (int)(r % B);
+    int c = (int)(r / B);
+    long long p = ((long long)b * N + i) * ((long long)C * H * D) + (long long)c * H * D + (long long)h * D + e;
+    if (merge) dst[p] = src[j];
+    else dst[j] = src[p];
+  }
+}

@@ -771,3 +771,19 @@ func TestConcatGatherScatter(t *testing.T) {
 		t.Fatal("UploadIndices accepted an index outside [0, V)")
 	}
 }
+
+func TestHeadsPermute(t *testing.T) {
+	rng := tensor.NewRNG(23)
+	for _, s := range [][4]int{{4, 8, 8, 8}, {3, 20, 4, 14}, {1, 1, 1, 1}} {
+		b, n, h, dd := s[0], s[1], s[2], s[3]
+		packed := randn(rng, b*n, 3*h*dd)
+		// CPU reference: [B, N, 3, H, D] -> [3, B, H, N, D].
+		want := packed.Reshape(b, n, 3, h, dd).Permute(2, 0, 3, 1, 4).Contiguous()
+		heads := empty(t, 3, b, h, n, dd)
+		must(t, dev.HeadsPermute(b, n, 3, h, dd, false, up(t, packed), heads))
+		near(t, fmt.Sprintf("heads split %v", s), down(t, heads), want.Data(), 0, 0)
+		back := empty(t, b*n, 3*h*dd)
+		must(t, dev.HeadsPermute(b, n, 3, h, dd, true, back, heads))
+		near(t, fmt.Sprintf("heads merge %v", s), down(t, back), packed.Data(), 0, 0)
+	}
+}

@@ -826,3 +826,25 @@ func tableDims(op string, t *DeviceTensor) (v, c int) {
 	}
 	return t.shape[0], t.shape[1]
 }
+
+// HeadsPermute moves c stacked multi-head projections between the packed
+// layout of a Linear output, packed [B·N, c·H·D] (q, k, v side by side when
+// c = 3), and c consecutive per-head tensors [B, H, N, D] in heads (the
+// layout of Attention). merge = false splits packed into heads; merge = true
+// writes heads back into packed (the backward of the split, and how attention
+// outputs return to the node-row layout).
+func (d *Device) HeadsPermute(b, n, c, h, dd int, merge bool, packed, heads *DeviceTensor) error {
+	tot := b * n * c * h * dd
+	if packed.n != tot || heads.n != tot {
+		panic(fmt.Sprintf("kernels: HeadsPermute [B %d, N %d, C %d, H %d, D %d]: packed %v, heads %v", b, n, c, h, dd, packed.shape, heads.shape))
+	}
+	if tot == 0 {
+		return nil
+	}
+	src, dst := packed, heads
+	if merge {
+		src, dst = heads, packed
+	}
+	return d.launch("heads_permute", d.grid1(tot, ewThreads), [3]int{ewThreads, 1, 1}, 0,
+		new(kargs).i(b).i(n).i(c).i(h).i(dd).i(b2i(merge)).p(src).p(dst))
+}

@@ -12,9 +12,9 @@
 #                                     the benchmarks, then `nag bench --device cuda`
 #                                     if nag has that flag; results go to
 #                                     $OUT/gpu-results.txt (and stdout).
-# Budget: the device part is capped at ~8 minutes of command time (tests 180 s,
-# benchmarks 150 s, nag bench 60 s, PyTorch baseline 90 s); typical total is well
-# under that. The session's whole device budget is 15 min, machine start included.
+# Budget: every step has its own cap (sum ~8 min); a full run took about 4 min
+# on an H100. The session's whole device budget is 15 min, machine start included.
+# NAG_GPU_QUICK=1 skips the end-to-end training/sampling runs (~2 min less).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +30,8 @@ if [ "${1:-}" != --on-device ]; then
 	if [ -d .git ] && ! grep -qsx '/.gpu/' .git/info/exclude; then echo '/.gpu/' >>.git/info/exclude; fi
 	echo "== go test -c -tags cuda -o .gpu/kernels.test ./kernels"
 	go test -c -tags cuda -o .gpu/kernels.test ./kernels
+	echo "== go test -c -tags cuda -o .gpu/gpu.test ./nag/gpu"
+	go test -c -tags cuda -o .gpu/gpu.test ./nag/gpu
 	echo "== go build -tags cuda -o .gpu/nag ./cmd/nag"
 	go build -tags cuda -o .gpu/nag ./cmd/nag
 	ls -la .gpu
@@ -62,10 +64,13 @@ log "gpu-check on $(hostname) at $(date -u +%FT%TZ)"
 run 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
 # The tests read kernels/*.cu and kernels/ptx (op codes, PTX freshness): run from kernels/.
 # -test.short skips the CPU-emulator test (already run in CI) to save device time.
-(cd kernels && run 180 ../.gpu/kernels.test -test.v -test.short -test.count=1 -test.timeout=170s)
-(cd kernels && run 150 ../.gpu/kernels.test -test.run='^$' -test.bench=. -test.benchtime=100x -test.timeout=140s)
+(cd kernels && run 90 ../.gpu/kernels.test -test.short -test.count=1 -test.timeout=85s)
+# Device model runners against the CPU models (score, predictor gradient, training step, guided PC).
+[ -x .gpu/gpu.test ] && run 150 .gpu/gpu.test -test.v -test.run=Test -test.count=1 -test.timeout=145s
+(cd kernels && run 90 ../.gpu/kernels.test -test.run='^$' -test.bench=. -test.benchtime=50x -test.timeout=85s)
+[ -x .gpu/gpu.test ] && run 120 .gpu/gpu.test -test.run='^$' -test.bench=. -test.benchtime=1x -test.timeout=115s
 if [ -x .gpu/nag ] && .gpu/nag bench -h 2>&1 | grep -q -- '-device'; then
-	run 60 .gpu/nag bench --device cuda --reps 3 --json
+	run 90 .gpu/nag bench --device cuda --reps 5 --json --full-run=false
 else
 	log "== nag bench --device cuda: skipped (this nag has no -device flag yet)"
 fi
@@ -74,5 +79,14 @@ if [ -f scripts/bench_pytorch.py ] && python3 -c 'import torch; assert torch.cud
 	run 90 python3 scripts/bench_pytorch.py --device cuda --reps 5
 else
 	log "== PyTorch CUDA baseline: skipped (no scripts/bench_pytorch.py or no CUDA PyTorch)"
+fi
+if [ "${NAG_GPU_QUICK:-0}" != 1 ] && [ -x .gpu/nag ]; then
+	T=$(mktemp -d)
+	# End to end: sampling with the embedded checkpoint, guided generation, and
+	# training the paper-size score network on the novelty protocol, then sampling it.
+	run 60 .gpu/nag sample --device cuda --n 1000 --steps 1000 --seed 1 --out "$T/s.jsonl"
+	run 60 .gpu/nag generate --device cuda --n 10 --seed 1 --out "$T/g.jsonl"
+	run 150 .gpu/nag train-score --device cuda --config paper --split 0.5 --iters "${NAG_GPU_ITERS:-6000}" --lr 5e-4 --ckpt-every 0 --out "$T/paper.ckpt"
+	[ -f "$T/paper.ckpt" ] && run 60 .gpu/nag sample --device cuda --ckpt "$T/paper.ckpt" --n 1000 --steps 1000 --seed 1 --out "$T/p.jsonl"
 fi
 log "results in $R"

@@ -21,8 +21,27 @@ func runBench(e *env, args []string) error {
 	only := fs.String("only", "", "comma-separated workloads to run (of "+strings.Join(perf.Workloads, ",")+"); empty = all")
 	profile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	asJSON := fs.Bool("json", false, "print one JSON object with the medians in seconds")
+	device := addDeviceFlag(fs)
+	fullRun := fs.Bool("full-run", true, "with --device cuda: also time one whole guided PC run (batch x 1000 steps)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *device != "cpu" {
+		dv, err := openDevice(*device)
+		if err != nil {
+			return err
+		}
+		defer dv.Close()
+		r, err := dv.Bench(*config, *batch, *reps, *seed, *fullRun)
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(r)
+		if !*asJSON {
+			fmt.Fprintf(e.stdout, "nag bench on %s (median of %d; seconds):\n", dv.Name(), *reps)
+		}
+		fmt.Fprintln(e.stdout, string(b))
+		return nil
 	}
 	if *batch <= 0 || *reps <= 0 || *warm < 0 {
 		return usageError("-batch and -reps must be positive, -warmup non-negative")

@@ -205,6 +205,7 @@ func runGenerate(e *env, args []string) error {
 	latModel := fs.String("latency-model", "", "latency regressor checkpoint (default: the embedded one for the device)")
 	maxFLOPs := fs.Float64("max-flops", 0, "FLOPs budget in millions (NB201 convention, on --target; 0 = none)")
 	maxParams := fs.Float64("max-params", 0, "parameter budget in millions (on --target; 0 = none)")
+	device := addDeviceFlag(fs)
 	hwScale := fs.Float64("hw-scale", 0, "weight of each relative budget violation in the guidance (0 = default 1000; 100 keeps validity at tight budgets)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -242,12 +243,39 @@ func runGenerate(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	base, restore, err := hwaware.ConstraintHook(sm.ScoreFn(nil), cons)
+	gopt := g.options(tgt, roundProgress(e.stderr))
+	dv, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	scoreFn := sm.ScoreFn(nil)
+	var cur sde.ScoreFn // the device hook of the current round
+	if dv != nil {
+		defer dv.Close()
+		fmt.Fprintf(e.stderr, "device: %s\n", dv.Name())
+		sc := dv.Scorer(sm.Net, sm.Space.Mask)
+		defer sc.Free()
+		dsv := pm.Net.Unknown.Value
+		if ds != nil {
+			dsv = ds.Value
+		}
+		sc.SetPredictor(pm.Net, dsv, pm.Fwd, pm.Bwd)
+		scoreFn = func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) { return cur(x, t, cond) }
+		cur = sc.ScoreFn()
+		defer func() { cur = nil }()
+		gopt.Guided = func(scale float64) sde.ScoreFn { cur = sc.Guided(scale, nil); return nil }
+	}
+	base, restore, err := hwaware.ConstraintHook(scoreFn, cons)
 	if err != nil {
 		return err
 	}
 	defer restore()
-	res, err := guide.Generate(ctx, sm.SDE, base, pm, ds, g.options(tgt, roundProgress(e.stderr)))
+	if gopt.Guided != nil {
+		// The hardware constraints (host-side) wrap the device's guided score.
+		setRound := gopt.Guided
+		gopt.Guided = func(scale float64) sde.ScoreFn { setRound(scale); return base }
+	}
+	res, err := guide.Generate(ctx, sm.SDE, base, pm, ds, gopt)
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,7 @@ func runSample(e *env, args []string) error {
 	batch := fs.Int("batch", 256, "samples per sampler batch")
 	mask := fs.String("mask", "", "attention mask for sampling: raw or closure (default: the training mask)")
 	out := fs.String("out", "-", "output JSON Lines file (- = stdout)")
+	device := addDeviceFlag(fs)
 	trainOut := fs.String("train-set-out", "", "also write the checkpoint's training architectures (one per line) to this file, for nag eval --train-set")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -108,6 +109,21 @@ func runSample(e *env, args []string) error {
 			return usageError("--mask: %v", err)
 		}
 		opt.Mask = sp.Mask
+	}
+	dv, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	if dv != nil {
+		defer dv.Close()
+		mk := opt.Mask
+		if mk == nil {
+			mk = m.Space.Mask
+		}
+		sc := dv.Scorer(m.Net, mk)
+		defer sc.Free()
+		opt.Score = sc.ScoreFn()
+		fmt.Fprintf(e.stderr, "device: %s\n", dv.Name())
 	}
 	if *trainOut != "" {
 		if err := writeLines(*trainOut, m.TrainingArchs()); err != nil {

@@ -34,6 +34,7 @@ func runTrainScore(e *env, args []string) error {
 	out := fs.String("out", "", "checkpoint file to write (required)")
 	resume := fs.String("resume", "", "continue training from this checkpoint (its configuration is used)")
 	every := fs.Int("ckpt-every", 500, "write the checkpoint every N iterations (0 = only at the end)")
+	device := addDeviceFlag(fs)
 	export := fs.String("export-from", "", "instead of training, write a compact sampling checkpoint (EMA weights, config, training indices) of this training checkpoint to --out")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -86,11 +87,21 @@ func runTrainScore(e *env, args []string) error {
 	if *every < 0 {
 		return usageError("--ckpt-every %d must be >= 0", *every)
 	}
+	dv, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	topt := diffusion.TrainOptions{
+		Out: *out, CkptEvery: *every, Seed: *seed, Resume: *resume, Log: e.stdout, Progress: e.stderr,
+	}
+	if dv != nil {
+		defer dv.Close()
+		fmt.Fprintf(e.stdout, "device: %s\n", dv.Name())
+		topt.Accel = dv.Trainer(*seed)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err = diffusion.Train(ctx, cfg, sp, diffusion.TrainOptions{
-		Out: *out, CkptEvery: *every, Seed: *seed, Resume: *resume, Log: e.stdout, Progress: e.stderr,
-	})
+	_, err = diffusion.Train(ctx, cfg, sp, topt)
 	return err
 }
 

@@ -421,6 +421,21 @@ static void test_index() {
   check("gather_rows", out, wg, 0, 1e-7);
   emu::launch(g1(n * cols, 64), dim3{64}, 0, scatter_add_rows, n, cols, Vn, g.data(), idx.data(), dt.data());
   check("scatter_add_rows", dt, wd, 1e-6, 1e-6);
+  // heads_permute: split packed [B*N, C*H*D] into C x [B, H, N, D], then merge back.
+  int B = 3, N = 5, C = 3, H = 2, D = 4;
+  long long tot = (long long)B * N * C * H * D;
+  V packed = randv(tot), heads(tot), back(tot);
+  emu::launch(g1(tot, 64), dim3{64}, 0, heads_permute, B, N, C, H, D, 0, packed.data(), heads.data());
+  vector<double> wh(tot);
+  for (int c = 0; c < C; c++)
+    for (int bb = 0; bb < B; bb++)
+      for (int h = 0; h < H; h++)
+        for (int i = 0; i < N; i++)
+          for (int e = 0; e < D; e++)
+            wh[(((c * B + bb) * H + h) * N + i) * D + e] = packed[(bb * N + i) * C * H * D + c * H * D + h * D + e];
+  check("heads_permute split", heads, wh, 0, 1e-7);
+  emu::launch(g1(tot, 64), dim3{64}, 0, heads_permute, B, N, C, H, D, 1, heads.data(), back.data());
+  check("heads_permute merge", back, toD(packed), 0, 1e-7);
 }
 
 static void test_sde_adam() {

@@ -200,6 +200,10 @@ type SampleOptions struct {
 	Mask *tensor.Tensor
 	// Guide, if set, wraps the network's score hook (predictor guidance).
 	Guide func(score sde.ScoreFn) sde.ScoreFn
+	// Score, if set, replaces the network's CPU score hook (e.g. the same
+	// network on a CUDA device, nag/gpu); it must compute the same function
+	// with the sampling mask.
+	Score sde.ScoreFn
 	// Progress, if set, is called after every timestep with the number of
 	// timesteps done over all batches and their total.
 	Progress func(done, total int)
@@ -243,7 +247,10 @@ func (m *Model) Sample(ctx context.Context, opt SampleOptions) (*Samples, error)
 	if opt.Mask != nil && !tensor.EqualInts(opt.Mask.Shape(), []int{m.Space.Nodes, m.Space.Nodes}) {
 		return nil, fmt.Errorf("sample: mask shape %v, want [%d %d]", opt.Mask.Shape(), m.Space.Nodes, m.Space.Nodes)
 	}
-	score := m.ScoreFn(opt.Mask)
+	score := opt.Score
+	if score == nil {
+		score = m.ScoreFn(opt.Mask)
+	}
 	if opt.Guide != nil {
 		score = opt.Guide(score)
 	}

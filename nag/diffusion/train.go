@@ -41,6 +41,28 @@ type TrainOptions struct {
 	// Progress receives the progress bar (nil: none).
 	Progress         io.Writer
 	ProgressInterval time.Duration
+	// Accel, if set, runs each iteration's forward, loss, backward and
+	// optimiser step on an accelerator (nag/gpu with -tags cuda); batches,
+	// times and noise still come from the run's RNG on the host, so the data
+	// stream matches a CPU run (dropout masks come from the accelerator's own
+	// counter-based stream).
+	Accel func(net *gnn.CATE, o *optim.Optimizer, mask *tensor.Tensor, batch int) (Accelerator, error)
+}
+
+// Accelerator runs training steps of a score network on a device.
+type Accelerator interface {
+	// Step runs one iteration on a DSM batch prepared as sde.DSMLossAt does
+	// (perturbed inputs xt, time inputs cond, per-sample std, noise z):
+	// forward, loss, backward, clipping and the Adam+EMA update of the
+	// optimiser's configuration. It returns the loss and the gradient norm
+	// before clipping; a non-finite norm must leave the weights unchanged and
+	// return an error wrapping optim.ErrNonFinite.
+	Step(xt, cond, std, z []float32, step int64) (loss, gradNorm float64, err error)
+	// Sync copies the device's weights, Adam moments, EMA shadow and
+	// counters into the host network and optimiser (before a checkpoint).
+	Sync() error
+	// Close releases the device buffers.
+	Close()
 }
 
 // TrainResult summarises a finished (or interrupted) run.
@@ -148,6 +170,13 @@ func Train(ctx context.Context, cfg Config, sp Space, opt TrainOptions) (*TrainR
 		maxLoss = DefaultMaxLoss
 	}
 	per := sp.Nodes * sp.Vocab
+	var acc Accelerator
+	if opt.Accel != nil {
+		if acc, err = opt.Accel(st.net, st.opt, sp.Mask, cfg.Batch); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		defer acc.Close()
+	}
 	x0 := tensor.Zeros(cfg.Batch, sp.Nodes, sp.Vocab)
 	xd := x0.Data()
 	tp := autograd.NewTape()
@@ -159,6 +188,11 @@ func Train(ctx context.Context, cfg Config, sp Space, opt TrainOptions) (*TrainR
 	startStep := st.step
 	lastSaved := -1
 	save := func() error {
+		if acc != nil {
+			if err := acc.Sync(); err != nil {
+				return fmt.Errorf("train: copy the device state back: %w", err)
+			}
+		}
 		if err := st.save(opt.Out); err != nil {
 			return err
 		}
@@ -174,24 +208,40 @@ func Train(ctx context.Context, cfg Config, sp Space, opt TrainOptions) (*TrainR
 			i := st.rng.IntN(len(st.trainIdx))
 			copy(xd[b*per:(b+1)*per], st.data[i*per:(i+1)*per])
 		}
-		tp.Reset()
-		loss, err := sde.DSMLoss(tp, st.sde, score, x0, st.rng)
-		if err != nil {
-			return nil, fmt.Errorf("train: iteration %d: %w", st.step+1, err)
-		}
-		lv := float64(loss.Value.Item())
-		if math.IsNaN(lv) || math.IsInf(lv, 0) || lv > maxLoss {
-			return nil, st.diverged(fmt.Sprintf("loss %g", lv), lastSaved, opt.Out)
-		}
-		st.opt.ZeroGrad()
-		if err := tp.Backward(loss); err != nil {
-			return nil, fmt.Errorf("train: iteration %d: backward: %w", st.step+1, err)
-		}
-		if _, err := st.opt.Step(); err != nil {
-			if errors.Is(err, optim.ErrNonFinite) {
-				return nil, st.diverged(err.Error(), lastSaved, opt.Out)
+		var lv float64
+		if acc != nil {
+			xt, cond, std, z := dsmBatch(st.sde, x0, st.rng)
+			l, norm, err := acc.Step(xt, cond, std, z, int64(st.step))
+			lv = l
+			if err != nil {
+				if errors.Is(err, optim.ErrNonFinite) {
+					return nil, st.diverged(err.Error(), lastSaved, opt.Out)
+				}
+				return nil, fmt.Errorf("train: iteration %d: %w", st.step+1, err)
 			}
-			return nil, fmt.Errorf("train: iteration %d: %w", st.step+1, err)
+			if math.IsNaN(lv) || math.IsInf(lv, 0) || lv > maxLoss || math.IsNaN(norm) {
+				return nil, st.diverged(fmt.Sprintf("loss %g", lv), lastSaved, opt.Out)
+			}
+		} else {
+			tp.Reset()
+			loss, err := sde.DSMLoss(tp, st.sde, score, x0, st.rng)
+			if err != nil {
+				return nil, fmt.Errorf("train: iteration %d: %w", st.step+1, err)
+			}
+			lv = float64(loss.Value.Item())
+			if math.IsNaN(lv) || math.IsInf(lv, 0) || lv > maxLoss {
+				return nil, st.diverged(fmt.Sprintf("loss %g", lv), lastSaved, opt.Out)
+			}
+			st.opt.ZeroGrad()
+			if err := tp.Backward(loss); err != nil {
+				return nil, fmt.Errorf("train: iteration %d: backward: %w", st.step+1, err)
+			}
+			if _, err := st.opt.Step(); err != nil {
+				if errors.Is(err, optim.ErrNonFinite) {
+					return nil, st.diverged(err.Error(), lastSaved, opt.Out)
+				}
+				return nil, fmt.Errorf("train: iteration %d: %w", st.step+1, err)
+			}
 		}
 		st.step++
 		if len(recent) == cap(recent) {
@@ -201,7 +251,7 @@ func Train(ctx context.Context, cfg Config, sp Space, opt TrainOptions) (*TrainR
 		recent = append(recent, lv)
 		st.lastLoss = mean(recent)
 		if bar != nil {
-			bar.Update(st.step, "loss", st.lastLoss, "lr", st.opt.LR())
+			bar.Update(st.step, "loss", st.lastLoss, "lr", optim.WarmupLR(cfg.Optim.LR, int64(st.step), cfg.Optim.Warmup))
 		}
 		if opt.CkptEvery > 0 && st.step%opt.CkptEvery == 0 {
 			if err := save(); err != nil {
@@ -225,6 +275,30 @@ func Train(ctx context.Context, cfg Config, sp Space, opt TrainOptions) (*TrainR
 		fmt.Fprintf(logw, "done: %d iterations, loss %.4f, %s; checkpoint %s\n", st.step, st.lastLoss, progress.FormatDuration(res.Elapsed), opt.Out)
 	}
 	return res, nil
+}
+
+// dsmBatch draws the times and noise of a DSM batch from rng in the order of
+// sde.DSMLoss and prepares it as sde.DSMLossAt does: xt = mean·x0 + std·z.
+func dsmBatch(s sde.SDE, x0 *tensor.Tensor, rng *tensor.RNG) (xt, cond, std, z []float32) {
+	b := x0.Dim(0)
+	per := x0.Len() / b
+	t := make([]float64, b)
+	for i := range t {
+		t[i] = sde.TrainEps + (1-sde.TrainEps)*rng.Float64()
+	}
+	z = make([]float32, x0.Len())
+	rng.FillNormal(z, 0, 1)
+	xd := x0.Data()
+	xt, cond, std = make([]float32, x0.Len()), make([]float32, b), make([]float32, b)
+	for i, ti := range t {
+		mean, sd := s.Marginal(ti)
+		std[i], cond[i] = float32(sd), s.Cond(ti)
+		m, sf := float32(mean), float32(sd)
+		for j := i * per; j < (i+1)*per; j++ {
+			xt[j] = m*xd[j] + sf*z[j]
+		}
+	}
+	return xt, cond, std, z
 }
 
 func mean(v []float64) float64 {

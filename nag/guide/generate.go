@@ -43,6 +43,11 @@ type Options struct {
 	Cost nb201.Dataset
 	// Progress, if set, is called after every sampler step.
 	Progress func(round, step, total int)
+	// Guided, if set, returns the score hook of a round with guidance scale
+	// scale: score + scale·∂ŷ/∂x computed elsewhere (nag/gpu on a CUDA
+	// device), with the same predictor and dataset vector as Generate's. It
+	// replaces base and the host-side Hook.
+	Guided func(scale float64) sde.ScoreFn
 }
 
 func (o *Options) fill() error {
@@ -149,7 +154,13 @@ func Generate(ctx context.Context, s sde.SDE, base sde.ScoreFn, pred *predictor.
 			so.Progress = func(step, total int) { opt.Progress(round, step, total) }
 		}
 		hook := base
-		if scale != 0 && reg != nil {
+		switch {
+		case opt.Guided != nil:
+			if reg == nil {
+				scale = 0
+			}
+			hook = opt.Guided(scale)
+		case scale != 0 && reg != nil:
 			hook = Hook(base, reg, scale, nil)
 		}
 		x, err := sde.SamplePC(ctx, s, hook, shape, so)

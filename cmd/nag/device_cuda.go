@@ -1,0 +1,47 @@
+//go:build cuda
+
+package main
+
+import (
+	"fmt"
+
+	"github.com/nagml/nag/autograd/optim"
+	"github.com/nagml/nag/gnn"
+	"github.com/nagml/nag/kernels"
+	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/nag/gpu"
+	"github.com/nagml/nag/tensor"
+)
+
+type optimizerT = optim.Optimizer
+
+type cudaAccel struct{ dev *kernels.Device }
+
+func openCUDA() (accel, error) {
+	d, err := kernels.Open(0)
+	if err != nil {
+		return nil, fmt.Errorf("--device cuda: %w", err)
+	}
+	return &cudaAccel{dev: d}, nil
+}
+
+func (c *cudaAccel) Name() string {
+	i := c.dev.Info
+	return fmt.Sprintf("cuda: %s (sm_%d%d, %d SMs)", i.Name, i.Major, i.Minor, i.SMs)
+}
+
+func (c *cudaAccel) Scorer(net *gnn.CATE, mask *tensor.Tensor) deviceScorer {
+	return gpu.NewScorer(c.dev, net, mask)
+}
+
+func (c *cudaAccel) Trainer(seed uint64) func(*gnn.CATE, *optimizerT, *tensor.Tensor, int) (diffusion.Accelerator, error) {
+	return func(net *gnn.CATE, o *optim.Optimizer, mask *tensor.Tensor, b int) (diffusion.Accelerator, error) {
+		return gpu.NewTrainer(c.dev, net, o, mask, b, seed)
+	}
+}
+
+func (c *cudaAccel) Bench(config string, batch, reps int, seed uint64, fullRun bool) (any, error) {
+	return gpu.Bench(c.dev, config, batch, reps, seed, fullRun)
+}
+
+func (c *cudaAccel) Close() error { return c.dev.Close() }

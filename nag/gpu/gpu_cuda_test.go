@@ -1,0 +1,496 @@
+//go:build cuda
+
+package gpu
+
+// The device runners against the CPU models of package gnn (same weights,
+// inputs and seeds): score forward, predictor input gradient, a whole
+// training step (loss, every parameter gradient, the Adam+EMA update) and
+// guided PC sampling steps. Runs only on a machine with a GPU
+// (scripts/gpu-check.sh).
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nagml/nag/autograd"
+	"github.com/nagml/nag/autograd/optim"
+	"github.com/nagml/nag/gnn"
+	"github.com/nagml/nag/kernels"
+	"github.com/nagml/nag/nag/guide"
+	"github.com/nagml/nag/nag/nb201"
+	"github.com/nagml/nag/sde"
+	"github.com/nagml/nag/tensor"
+)
+
+var dev *kernels.Device
+
+func TestMain(m *testing.M) {
+	d, err := kernels.Open(0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gpu tests need a CUDA device:", err)
+		os.Exit(1)
+	}
+	dev = d
+	code := m.Run()
+	if err := d.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// near fails when some |got-want| > atol + rtol·|want|; it logs the worst ratio.
+func near(t testing.TB, what string, got, want []float32, atol, rtol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	worst, wi, maxAbs := 0.0, 0, 0.0
+	for i := range got {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) || math.IsInf(g, 0) {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, g, w)
+		}
+		maxAbs = math.Max(maxAbs, math.Abs(g-w))
+		if r := math.Abs(g-w) / (atol + rtol*math.Abs(w)); r > worst {
+			worst, wi = r, i
+		}
+	}
+	t.Logf("%s: max |diff| %.3g, worst %.3g x tolerance", what, maxAbs, worst)
+	if worst > 1 {
+		t.Errorf("%s: element %d = %v, want %v (%.3g x tolerance atol %g rtol %g)", what, wi, got[wi], want[wi], worst, atol, rtol)
+	}
+}
+
+// nb201Mask is the default NB201 attention mask (reference topology, raw).
+func nb201Mask() *tensor.Tensor {
+	a := nb201.GraphConfig{}.AttentionMask()
+	m := tensor.Zeros(nb201.NumNodes, nb201.NumNodes)
+	for i := range a {
+		for j := range a[i] {
+			m.Data()[i*nb201.NumNodes+j] = float32(a[i][j])
+		}
+	}
+	return m
+}
+
+func randX(rng *tensor.RNG, b, n, v int) *tensor.Tensor {
+	x := tensor.RandN(rng, b, n, v)
+	return x
+}
+
+func sigmas(rng *tensor.RNG, b int) []float32 {
+	s := make([]float32, b)
+	for i := range s {
+		s[i] = float32(0.01 + 4.99*rng.Float64())
+	}
+	return s
+}
+
+func TestScoreMatchesCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  gnn.CATEConfig
+		b    int
+	}{
+		{"small_b37", gnn.SmallCATEConfig(8, 7), 37},
+		{"paper_b256", gnn.PaperCATEConfig(8, 7), 256},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := tensor.NewRNG(1)
+			net, err := gnn.NewCATE(tc.cfg, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := NewCATE(dev, net, tc.b, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Free()
+			mask := nb201Mask()
+			if err := m.SetMask(mask); err != nil {
+				t.Fatal(err)
+			}
+			x, sig := randX(rng, tc.b, 8, 7), sigmas(rng, tc.b)
+			got := make([]float32, x.Len())
+			if err := m.Score(x.Data(), sig, got); err != nil {
+				t.Fatal(err)
+			}
+			want := net.NewScorer().Score(x, sig, mask)
+			near(t, "score", got, want.Contiguous().Data(), 1e-3, 2e-3)
+		})
+	}
+}
+
+func paperPredictor(t testing.TB, rng *tensor.RNG) (*gnn.Predictor, *tensor.Tensor, *tensor.Tensor, *tensor.Tensor) {
+	p, err := gnn.NewPredictor(gnn.PaperPredictorConfig(8, 7, 512), rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := tensor.RandN(rng, 56)
+	fwd, bwd := gnn.NormalizedAdjacency(nb201Mask())
+	return p, ds, fwd, bwd
+}
+
+func cpuInputGrad(t testing.TB, p *gnn.Predictor, x *tensor.Tensor, sig []float32, fwd, bwd, ds *tensor.Tensor) ([]float32, []float32) {
+	tp := autograd.NewTape()
+	xv := autograd.NewVar(x.Clone(), true)
+	defer guide.Freeze(p.Params())()
+	y := p.Forward(gnn.Ctx{Tape: tp}, xv, sig, fwd, bwd, autograd.Const(ds))
+	g, err := tp.Grad(tp.SumAll(y), xv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y.Value.Contiguous().Data(), g[0].Contiguous().Data()
+}
+
+func TestPredictorInputGradMatchesCPU(t *testing.T) {
+	rng := tensor.NewRNG(2)
+	p, ds, fwd, bwd := paperPredictor(t, rng)
+	const b = 64
+	pr, err := NewPredictor(dev, p, ds, fwd, bwd, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Free()
+	x, sig := randX(rng, b, 8, 7), sigmas(rng, b)
+	wantY, wantG := cpuInputGrad(t, p, x, sig, fwd, bwd, ds)
+	gotY, err := pr.Predict(x.Data(), sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "prediction", gotY, wantY, 1e-4, 1e-3)
+	gotG := make([]float32, x.Len())
+	if err := pr.InputGrad(x.Data(), sig, gotG); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "d sum(y) / dx", gotG, wantG, 1e-5, 2e-3)
+}
+
+// prepare builds a DSM batch as sde.DSMLossAt does.
+func prepare(s sde.SDE, x0 *tensor.Tensor, ts []float64, z *tensor.Tensor) TrainBatch {
+	b := x0.Dim(0)
+	per := x0.Len() / b
+	tb := TrainBatch{XT: make([]float32, x0.Len()), Cond: make([]float32, b), Std: make([]float32, b), Z: z.Data()}
+	xd, zd := x0.Data(), z.Data()
+	for i, ti := range ts {
+		mean, sd := s.Marginal(ti)
+		tb.Std[i], tb.Cond[i] = float32(sd), s.Cond(ti)
+		for j := i * per; j < (i+1)*per; j++ {
+			tb.XT[j] = float32(mean)*xd[j] + float32(sd)*zd[j]
+		}
+	}
+	return tb
+}
+
+func TestTrainStepMatchesCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  gnn.CATEConfig
+		b    int
+	}{
+		{"small_b32", gnn.SmallCATEConfig(8, 7), 32},
+		{"paper_b64", gnn.PaperCATEConfig(8, 7), 64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Dropout = 0 // dropout masks differ between the CPU RNG and Philox
+			rng := tensor.NewRNG(3)
+			net, err := gnn.NewCATE(cfg, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ocfg := optim.DefaultConfig()
+			ocfg.LR, ocfg.Warmup, ocfg.GradClip = 1e-3, 0, 1
+			m, err := NewCATE(dev, net, tc.b, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Free()
+			mask := nb201Mask()
+			if err := m.SetMask(mask); err != nil {
+				t.Fatal(err)
+			}
+			s := sde.DefaultVE()
+			x0 := tensor.RandN(rng, tc.b, 8, 7)
+			ts := make([]float64, tc.b)
+			for i := range ts {
+				ts[i] = sde.TrainEps + (1-sde.TrainEps)*rng.Float64()
+			}
+			z := tensor.RandN(rng, tc.b, 8, 7)
+			loss, norm, err := m.LossAndGrad(prepare(s, x0, ts, z), 7, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// CPU reference.
+			tp := autograd.NewTape()
+			score := func(tp *autograd.Tape, xt *autograd.Var, cond []float32) *autograd.Var {
+				return net.Forward(gnn.Ctx{Tape: tp, Train: true, RNG: tensor.NewRNG(9)}, xt, cond, mask)
+			}
+			opt, err := optim.New(net.Params(), ocfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lv, err := sde.DSMLossAt(tp, s, score, x0, ts, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt.ZeroGrad()
+			if err := tp.Backward(lv); err != nil {
+				t.Fatal(err)
+			}
+			wantLoss := float64(lv.Value.Item())
+			wantNorm := optim.GradNorm(net.Params())
+			t.Logf("loss %.6g (cpu %.6g), grad norm %.6g (cpu %.6g)", loss, wantLoss, norm, wantNorm)
+			if math.Abs(loss-wantLoss) > 1e-3*math.Abs(wantLoss) {
+				t.Errorf("loss %.7g, cpu %.7g", loss, wantLoss)
+			}
+			if math.Abs(norm-wantNorm) > 2e-3*wantNorm {
+				t.Errorf("gradient norm %.7g, cpu %.7g", norm, wantNorm)
+			}
+			host := make([]float32, m.Params().Len())
+			if err := m.Params().Grads.CopyTo(host); err != nil {
+				t.Fatal(err)
+			}
+			bad := 0
+			for i, p := range m.Order() {
+				got := host[m.Params().Offsets[i] : m.Params().Offsets[i]+p.Value.Len()]
+				want := p.Grad.Contiguous().Data()
+				var scale float64
+				for _, w := range want {
+					scale = math.Max(scale, math.Abs(float64(w)))
+				}
+				worst := 0.0
+				for j := range got {
+					worst = math.Max(worst, math.Abs(float64(got[j]-want[j])))
+				}
+				if worst > 2e-3*scale+1e-6 {
+					bad++
+					t.Errorf("gradient of %s: max |diff| %.3g, max |grad| %.3g", p.Name, worst, scale)
+				}
+			}
+			if bad == 0 {
+				t.Logf("all %d parameter gradients agree", len(m.Order()))
+			}
+			// One optimiser step on both sides.
+			if err := m.ApplyStep(ocfg, norm); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := opt.Step(); err != nil {
+				t.Fatal(err)
+			}
+			want := make([]float32, 0, m.Params().Len())
+			for _, p := range m.Order() {
+				want = append(want, p.Value.Contiguous().Data()...)
+			}
+			got := make([]float32, len(want))
+			if err := m.Params().Values.CopyTo(got); err != nil {
+				t.Fatal(err)
+			}
+			near(t, "parameters after one Adam step", got, want, 2e-6, 1e-4)
+			if err := m.Params().Shadow.CopyTo(got); err != nil {
+				t.Fatal(err)
+			}
+			near(t, "EMA shadow after one step", got, want, 2e-6, 1e-4)
+			// SyncTo writes the device state into a host optimiser.
+			if err := m.SyncTo(opt); err != nil {
+				t.Fatal(err)
+			}
+			if opt.Steps() != 1 || opt.EMA().Updates() != 1 {
+				t.Errorf("after SyncTo: %d steps, %d EMA updates", opt.Steps(), opt.EMA().Updates())
+			}
+		})
+	}
+}
+
+func TestTrainDropoutDeterministic(t *testing.T) {
+	rng := tensor.NewRNG(4)
+	net, err := gnn.NewCATE(gnn.SmallCATEConfig(8, 7), rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewCATE(dev, net, 16, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	if err := m.SetMask(nb201Mask()); err != nil {
+		t.Fatal(err)
+	}
+	s := sde.DefaultVE()
+	x0, z := tensor.RandN(rng, 16, 8, 7), tensor.RandN(rng, 16, 8, 7)
+	ts := make([]float64, 16)
+	for i := range ts {
+		ts[i] = 0.5
+	}
+	tb := prepare(s, x0, ts, z)
+	l1, n1, err := m.LossAndGrad(tb, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, n2, _ := m.LossAndGrad(tb, 5, 3)
+	l3, n3, _ := m.LossAndGrad(tb, 5, 4)
+	t.Logf("same seed/step: (%g, %g) (%g, %g); next step: (%g, %g)", l1, n1, l2, n2, l3, n3)
+	if l1 != l2 || n1 != n2 {
+		t.Errorf("same (seed, step) gave different results")
+	}
+	if l1 == l3 {
+		t.Errorf("a different step drew the same dropout masks")
+	}
+	if math.IsNaN(l1) || l1 <= 0 {
+		t.Errorf("loss %g", l1)
+	}
+}
+
+// TestGuidedPCMatchesCPU runs the reference PC sampler (host noise from the
+// same seed) with the CPU guided score and with the device one.
+func TestGuidedPCMatchesCPU(t *testing.T) {
+	rng := tensor.NewRNG(5)
+	net, err := gnn.NewCATE(gnn.SmallCATEConfig(8, 7), rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ds, fwd, bwd := paperPredictor(t, rng)
+	mask := nb201Mask()
+	const b, steps, scale = 64, 5, 50.0
+	sc := NewScorer(dev, net, mask)
+	defer sc.Free()
+	sc.SetPredictor(p, ds, fwd, bwd)
+	cpuScorer := net.NewScorer()
+	base := func(x *tensor.Tensor, _ float64, cond []float32) (*tensor.Tensor, error) {
+		return cpuScorer.Score(x, cond, mask), nil
+	}
+	reg := regressor{p: p, ds: ds, fwd: fwd, bwd: bwd}
+	defer guide.Freeze(p.Params())()
+	cpuHook := guide.Hook(base, reg, scale, nil)
+	s := sde.DefaultVE()
+	run := func(h sde.ScoreFn) *tensor.Tensor {
+		x, err := sde.SamplePC(context.Background(), s, h, []int{b, 8, 7}, sde.Options{Steps: steps, Seed: 11})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	want := run(cpuHook)
+	got := run(sc.Guided(scale, nil))
+	near(t, fmt.Sprintf("guided PC, %d steps", steps), got.Data(), want.Data(), 1e-3, 1e-3)
+}
+
+type regressor struct {
+	p            *gnn.Predictor
+	ds, fwd, bwd *tensor.Tensor
+}
+
+func (r regressor) Predict(c gnn.Ctx, x *autograd.Var, sigma []float32) *autograd.Var {
+	return r.p.Forward(c, x, sigma, r.fwd, r.bwd, autograd.Const(r.ds))
+}
+
+func (r regressor) Params() []*autograd.Var { return r.p.Params() }
+
+// ---- benchmarks (paper configuration, batch 256) ------------------------------------
+
+func benchScorer(b *testing.B) (*Scorer, *gnn.CATE) {
+	rng := tensor.NewRNG(1)
+	net, err := gnn.NewCATE(gnn.PaperCATEConfig(8, 7), rng)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, ds, fwd, bwd := paperPredictor(b, rng)
+	sc := NewScorer(dev, net, nb201Mask())
+	sc.SetPredictor(p, ds, fwd, bwd)
+	return sc, net
+}
+
+// BenchmarkScoreForward: one eval forward of the paper score network, 256
+// graphs, upload + launches + download.
+func BenchmarkScoreForward(b *testing.B) {
+	sc, _ := benchScorer(b)
+	defer sc.Free()
+	f := sc.ScoreFn()
+	x := tensor.RandN(tensor.NewRNG(2), 256, 8, 7)
+	cond := make([]float32, 256)
+	for i := range cond {
+		cond[i] = 1
+	}
+	if _, err := f(x, 0.5, cond); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f(x, 0.5, cond); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGuidedSampling: whole guided PC runs (256 architectures, 1000
+// steps, predictor-corrector: 2000 guided score evaluations), the issue's
+// headline number; reported as seconds per run.
+func BenchmarkGuidedSampling(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		scale float64
+	}{{"unguided", 0}, {"guided", 10000}} {
+		b.Run(tc.name, func(b *testing.B) {
+			sc, _ := benchScorer(b)
+			defer sc.Free()
+			s := sde.DefaultVE()
+			h := sc.Guided(tc.scale, nil)
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				if _, err := sde.SamplePC(context.Background(), s, h, []int{256, 8, 7}, sde.Options{Steps: 1000, Seed: uint64(i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/run")
+		})
+	}
+}
+
+// BenchmarkTrainStep: one training step of the paper score network at batch
+// 256 (forward with dropout, DSM loss, backward, norm, clip, Adam+EMA).
+func BenchmarkTrainStep(b *testing.B) {
+	rng := tensor.NewRNG(1)
+	net, err := gnn.NewCATE(gnn.PaperCATEConfig(8, 7), rng)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := NewCATE(dev, net, 256, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Free()
+	if err := m.SetMask(nb201Mask()); err != nil {
+		b.Fatal(err)
+	}
+	s := sde.DefaultVE()
+	x0, z := tensor.RandN(rng, 256, 8, 7), tensor.RandN(rng, 256, 8, 7)
+	ts := make([]float64, 256)
+	for i := range ts {
+		ts[i] = rng.Float64()
+	}
+	tb := prepare(s, x0, ts, z)
+	ocfg := optim.DefaultConfig()
+	step := func(i int) {
+		_, norm, err := m.LossAndGrad(tb, 1, int64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.ApplyStep(ocfg, norm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	step(0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step(i + 1)
+	}
+	if err := dev.Sync(); err != nil {
+		b.Fatal(err)
+	}
+}
