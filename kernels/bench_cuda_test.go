@@ -66,6 +66,8 @@ func BenchmarkGemm(b *testing.B) {
 		{"scorenet_qkv_2048x64x64", 2048, 64, 64, true},
 		{"scorenet_ff1_2048x128x64", 2048, 128, 64, true},
 		{"readout_256x1536x768", 256, 1536, 768, true},
+		{"readout0_2048x1536x768", 2048, 1536, 768, true},
+		{"readout1_2048x1536x1536", 2048, 1536, 1536, true},
 		{"digcn_2048x144x144", 2048, 144, 144, true},
 		{"digcn_5120x144x144", 5120, 144, 144, true},
 		{"square_4096", 4096, 4096, 4096, false},
@@ -79,7 +81,7 @@ func BenchmarkGemm(b *testing.B) {
 			ldb = s.k
 		}
 		g := GemmArgs{TransB: s.tb, M: s.m, N: s.n, K: s.k, Alpha: 1, Lda: s.k, Ldb: ldb, Ldc: s.n}
-		for _, kern := range []string{"sgemm_tiled", "sgemm_tf32"} {
+		for _, kern := range []string{"sgemm_tiled", "sgemm_128", "sgemm_tf32"} {
 			b.Run(fmt.Sprintf("%s/%s", kern, s.name), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					if err := dev.GemmWith(kern, g, a, bb, c); err != nil {

@@ -1,5 +1,7 @@
 // gemm.cu - single-precision matrix products on row-major matrices with the
 // semantics of BLAS sgemm: C = alpha*op(A)*op(B) + beta*C, op(X) = X or Xᵀ,
+// followed by an optional epilogue C = act(C + bias) (bias [N] or null, act a
+// unary op code or -1 for none: Linear layers in one launch),
 // op(A) [M, K], op(B) [K, N], C [M, N]. Batched through grid.z with element
 // strides between batch entries (stride 0 broadcasts an operand). When
 // beta == 0, C is not read (it may hold NaNs), as in BLAS.
@@ -9,7 +11,17 @@
 // sgemm_tf32:  tensor-core kernel (mma.sync.m16n8k8 TF32 inputs, FP32
 //              accumulation), 64x64 block tile, 4 warps of 32x32. Inputs are
 //              rounded to TF32 (10-bit mantissa): ~1e-3 relative error.
-#include "common.cuh"
+#include "activation.cuh"
+
+// v = alpha·acc (already scaled); returns act(v + beta·c + bias[n]) with the
+// same operation order as sgemm followed by bias_act (C is not read when
+// beta == 0).
+__device__ __forceinline__ float nag_gemm_epilogue(float v, float beta, const float* c, const float* __restrict__ bias,
+                                                   int n, int act, float actp) {
+  if (beta != 0.f) v += beta * *c;
+  if (bias) v += bias[n];
+  return act < 0 ? v : nag_un(act, v, actp);
+}
 
 #define G_BM 64
 #define G_BN 64
@@ -50,7 +62,8 @@ __device__ __forceinline__ void nag_gemm_load(int transA, int transB, int M, int
 extern "C" __global__ void __launch_bounds__(256)
 sgemm_tiled(int transA, int transB, int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
             long long strideA, const float* __restrict__ B, int ldb, long long strideB, float beta,
-            float* __restrict__ C, int ldc, long long strideC) {
+            float* __restrict__ C, int ldc, long long strideC, const float* __restrict__ bias, int act,
+            float actp) {
   __shared__ float As[G_BK][G_BM + 4];
   __shared__ float Bs[G_BK][G_BN + 4];
   A += strideA * blockIdx.z;
@@ -89,7 +102,7 @@ sgemm_tiled(int transA, int transB, int M, int N, int K, float alpha, const floa
       int n = n0 + tx + 16 * j;
       if (n >= N) continue;
       float* c = C + (long long)m * ldc + n;
-      *c = beta == 0.f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;
+      *c = nag_gemm_epilogue(alpha * acc[i][j], beta, c, bias, n, act, actp);
     }
   }
 }
@@ -128,7 +141,8 @@ __device__ __forceinline__ void nag_mma_tf32(float* acc, const unsigned int* a, 
 extern "C" __global__ void __launch_bounds__(128)
 sgemm_tf32(int transA, int transB, int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
            long long strideA, const float* __restrict__ B, int ldb, long long strideB, float beta,
-           float* __restrict__ C, int ldc, long long strideC) {
+           float* __restrict__ C, int ldc, long long strideC, const float* __restrict__ bias, int act,
+           float actp) {
   // As is stored k-major like sgemm_tiled ([k][m]); the padding of 8 keeps the
   // fragment reads (stride BM+8 = 72 words between k rows) free of bank conflicts.
   __shared__ float As[G_BK][G_BM + 8];
@@ -184,7 +198,121 @@ sgemm_tf32(int transA, int transB, int M, int N, int K, float alpha, const float
         int n = n0 + wn + j * 8 + 2 * t + (r & 1);
         if (m < M && n < N) {
           float* c = C + (long long)m * ldc + n;
-          *c = beta == 0.f ? alpha * acc[i][j][r] : alpha * acc[i][j][r] + beta * *c;
+          *c = nag_gemm_epilogue(alpha * acc[i][j][r], beta, c, bias, n, act, actp);
         }
       }
+}
+
+// sgemm_128: FP32 CUDA-core kernel for the large products (the score
+// network's 768/1536-wide readout, batches of node rows): 128x128 block tile,
+// BK = 8, 256 threads, 8x8 outputs per thread held as two 4x4 quadrants
+// (rows ty*4+i and 64+ty*4+i, columns tx*4+j and 64+tx*4+j) so each k step
+// reads four float4 from shared memory for 64 FMAs. The next k tile is
+// fetched from global memory into registers while the current one is used
+// (double-buffered shared memory, one __syncthreads per k tile). Same
+// semantics and exact FP32 (FMA) arithmetic as sgemm_tiled; the Go launcher
+// picks it when the 128x128 tiles fill the device.
+#define B_BM 128
+#define B_BN 128
+#define B_BK 8
+#define B_PAD 4
+
+__device__ __forceinline__ void nag_gemm128_fetch(int transA, int transB, int M, int N, int K,
+                                                  const float* __restrict__ A, int lda, const float* __restrict__ B,
+                                                  int ldb, int m0, int n0, int k0, float ra[4], float rb[4]) {
+  int t = threadIdx.x;
+#pragma unroll
+  for (int l = 0; l < 4; l++) {
+    int idx = t + l * 256, m, k;
+    if (!transA) { m = idx / B_BK; k = idx % B_BK; }
+    else { k = idx / B_BM; m = idx % B_BM; }
+    int gm = m0 + m, gk = k0 + k;
+    ra[l] = (gm < M && gk < K) ? (transA ? A[(long long)gk * lda + gm] : A[(long long)gm * lda + gk]) : 0.f;
+  }
+#pragma unroll
+  for (int l = 0; l < 4; l++) {
+    int idx = t + l * 256, n, k;
+    if (!transB) { k = idx / B_BN; n = idx % B_BN; }
+    else { n = idx / B_BK; k = idx % B_BK; }
+    int gn = n0 + n, gk = k0 + k;
+    rb[l] = (gn < N && gk < K) ? (transB ? B[(long long)gn * ldb + gk] : B[(long long)gk * ldb + gn]) : 0.f;
+  }
+}
+
+__device__ __forceinline__ void nag_gemm128_store(int transA, int transB, const float ra[4], const float rb[4],
+                                                  float (*As)[B_BM + B_PAD], float (*Bs)[B_BN + B_PAD]) {
+  int t = threadIdx.x;
+#pragma unroll
+  for (int l = 0; l < 4; l++) {
+    int idx = t + l * 256;
+    if (!transA) As[idx % B_BK][idx / B_BK] = ra[l];
+    else As[idx / B_BM][idx % B_BM] = ra[l];
+  }
+#pragma unroll
+  for (int l = 0; l < 4; l++) {
+    int idx = t + l * 256;
+    if (!transB) Bs[idx / B_BN][idx % B_BN] = rb[l];
+    else Bs[idx % B_BK][idx / B_BK] = rb[l];
+  }
+}
+
+extern "C" __global__ void __launch_bounds__(256)
+sgemm_128(int transA, int transB, int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
+          long long strideA, const float* __restrict__ B, int ldb, long long strideB, float beta,
+          float* __restrict__ C, int ldc, long long strideC, const float* __restrict__ bias, int act,
+          float actp) {
+  __shared__ __align__(16) float As[2][B_BK][B_BM + B_PAD];
+  __shared__ __align__(16) float Bs[2][B_BK][B_BN + B_PAD];
+  A += strideA * blockIdx.z;
+  B += strideB * blockIdx.z;
+  C += strideC * blockIdx.z;
+  int m0 = blockIdx.y * B_BM, n0 = blockIdx.x * B_BN;
+  int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  float acc[8][8];
+#pragma unroll
+  for (int i = 0; i < 8; i++)
+#pragma unroll
+    for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
+  float ra[4], rb[4];
+  nag_gemm128_fetch(transA, transB, M, N, K, A, lda, B, ldb, m0, n0, 0, ra, rb);
+  nag_gemm128_store(transA, transB, ra, rb, As[0], Bs[0]);
+  __syncthreads();
+  int buf = 0;
+  for (int k0 = 0; k0 < K; k0 += B_BK) {
+    bool more = k0 + B_BK < K;
+    if (more) nag_gemm128_fetch(transA, transB, M, N, K, A, lda, B, ldb, m0, n0, k0 + B_BK, ra, rb);
+#pragma unroll
+    for (int k = 0; k < B_BK; k++) {
+      float a[8], b[8];
+      float4 a0 = *reinterpret_cast<const float4*>(&As[buf][k][ty * 4]);
+      float4 a1 = *reinterpret_cast<const float4*>(&As[buf][k][64 + ty * 4]);
+      float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][k][tx * 4]);
+      float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][k][64 + tx * 4]);
+      a[0] = a0.x; a[1] = a0.y; a[2] = a0.z; a[3] = a0.w;
+      a[4] = a1.x; a[5] = a1.y; a[6] = a1.z; a[7] = a1.w;
+      b[0] = b0.x; b[1] = b0.y; b[2] = b0.z; b[3] = b0.w;
+      b[4] = b1.x; b[5] = b1.y; b[6] = b1.z; b[7] = b1.w;
+#pragma unroll
+      for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+    if (more) {
+      nag_gemm128_store(transA, transB, ra, rb, As[buf ^ 1], Bs[buf ^ 1]);
+      __syncthreads();
+      buf ^= 1;
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    int m = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + (i - 4));
+    if (m >= M) continue;
+#pragma unroll
+    for (int j = 0; j < 8; j++) {
+      int n = n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + (j - 4));
+      if (n >= N) continue;
+      float* c = C + (long long)m * ldc + n;
+      *c = nag_gemm_epilogue(alpha * acc[i][j], beta, c, bias, n, act, actp);
+    }
+  }
 }

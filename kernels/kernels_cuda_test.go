@@ -311,6 +311,31 @@ func gemmRef(g GemmArgs, a, b, c []float32) (want, scale []float32) {
 	return want, scale
 }
 
+// TestGemmEpilogue checks the fused bias + activation epilogue of every GEMM
+// kernel (ReLU: a ±tolerance change cannot flip a sign far from zero, so
+// the reference applies ReLU to the exact result; |Δ| <= |Δ before|).
+func TestGemmEpilogue(t *testing.T) {
+	rng := tensor.NewRNG(8)
+	m, n, k := 300, 260, 77
+	g := GemmArgs{TransB: true, M: m, N: n, K: k, Alpha: 0.75, Beta: 0.5, Lda: k, Ldb: k, Ldc: n}
+	a, b, c, bias := randn(rng, m*k).Data(), randn(rng, n*k).Data(), randn(rng, m*n).Data(), randn(rng, n)
+	want, scale := gemmRef(g, a, b, c)
+	for i := range want {
+		v := want[i] + bias.Data()[i%n]
+		want[i] = max(v, 0)
+	}
+	for _, kern := range []struct {
+		name string
+		tol  float64
+	}{{"sgemm_tiled", 2e-5}, {"sgemm_128", 2e-5}, {"sgemm_tf32", 4e-3}} {
+		dc := up(t, tensor.FromSlice(append([]float32(nil), c...), len(c)))
+		ge := g
+		ge.Epilogue = &Epilogue{Bias: up(t, bias), Act: ReLU}
+		must(t, dev.GemmWith(kern.name, ge, up(t, tensor.FromSlice(a, len(a))), up(t, tensor.FromSlice(b, len(b))), dc))
+		gemmNear(t, kern.name+" bias+ReLU epilogue", down(t, dc), want, scale, kern.tol)
+	}
+}
+
 // gemmNear checks |got - want| <= tol·scale + 1e-6 element-wise.
 func gemmNear(t *testing.T, what string, got, want, scale []float32, tol float64) {
 	t.Helper()
@@ -333,14 +358,14 @@ func gemmNear(t *testing.T, what string, got, want, scale []float32, tol float64
 // TF32 4e-3 (inputs rounded to a 10-bit mantissa, relative error <= 2^-11 each).
 func TestGemm(t *testing.T) {
 	rng := tensor.NewRNG(7)
-	shapes := [][3]int{{1, 1, 1}, {7, 5, 3}, {64, 64, 64}, {65, 63, 17}, {33, 1, 70}, {1, 129, 257}, {5120, 144, 144}, {200, 100, 1000}}
+	shapes := [][3]int{{1, 1, 1}, {7, 5, 3}, {64, 64, 64}, {65, 63, 17}, {33, 1, 70}, {1, 129, 257}, {5120, 144, 144}, {200, 100, 1000}, {300, 260, 77}, {2048, 1536, 768}}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 			for _, kern := range []struct {
 				name string
 				tol  float64
-			}{{"sgemm_tiled", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_tf32", 4e-3}} {
+			}{{"sgemm_tiled", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_tf32", 4e-3}} {
 				pad := 3
 				g := GemmArgs{TransA: tr[0], TransB: tr[1], M: m, N: n, K: k, Alpha: 1.25, Beta: -0.5}
 				ar, ac := m, k

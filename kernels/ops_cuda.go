@@ -274,6 +274,17 @@ type GemmArgs struct {
 	Lda, Ldb, Ldc             int
 	Batch                     int // 0 or 1: a single product
 	StrideA, StrideB, StrideC int64
+	// Epilogue, if set, is applied to every element of C after the product:
+	// C = act(C + bias[n]) (the bias and activation of a Linear layer, fused).
+	Epilogue *Epilogue
+}
+
+// Epilogue is a GEMM epilogue: Bias [N] (nil: none) then activation Act (a
+// UnOp, or NoAct) with parameter P (ELU alpha, ...).
+type Epilogue struct {
+	Bias *DeviceTensor
+	Act  UnOp
+	P    float32
 }
 
 func gemmSpan(rows, cols, ld int) int {
@@ -284,20 +295,23 @@ func gemmSpan(rows, cols, ld int) int {
 }
 
 // Gemm runs g on device tensors a, b, c (c is read only when Beta != 0). It uses
-// sgemm_tf32 when d.TF32 is set, else sgemm_tiled.
+// sgemm_tf32 when d.TF32 is set; otherwise sgemm_128 when its 128x128 tiles
+// alone fill the device (at least one per SM), else sgemm_tiled (64x64 tiles).
 func (d *Device) Gemm(g GemmArgs, a, b, c *DeviceTensor) error {
 	name := "sgemm_tiled"
 	threads := 256
 	if d.TF32 {
 		name, threads = "sgemm_tf32", 128
+	} else if tiles := ((g.M + 127) / 128) * ((g.N + 127) / 128) * max(g.Batch, 1); tiles >= d.Info.SMs && g.K >= 64 {
+		name = "sgemm_128"
 	}
 	return d.gemm(name, threads, g, a, b, c)
 }
 
-// GemmWith runs g with a named kernel ("sgemm_tiled" or "sgemm_tf32").
+// GemmWith runs g with a named kernel ("sgemm_tiled", "sgemm_128" or "sgemm_tf32").
 func (d *Device) GemmWith(kernel string, g GemmArgs, a, b, c *DeviceTensor) error {
 	switch kernel {
-	case "sgemm_tiled":
+	case "sgemm_tiled", "sgemm_128":
 		return d.gemm(kernel, 256, g, a, b, c)
 	case "sgemm_tf32":
 		return d.gemm(kernel, 128, g, a, b, c)
@@ -333,11 +347,23 @@ func (d *Device) gemm(name string, threads int, g GemmArgs, a, b, c *DeviceTenso
 	if batch > 65535 {
 		panic(fmt.Sprintf("kernels: Gemm batch %d > 65535", batch))
 	}
-	grid := [3]int{(g.N + 63) / 64, (g.M + 63) / 64, batch}
+	var bias *DeviceTensor
+	act, actp := NoAct, float32(0)
+	if e := g.Epilogue; e != nil {
+		bias, act, actp = e.Bias, e.Act, e.P
+		if bias != nil && bias.n < g.N {
+			panic(fmt.Sprintf("kernels: Gemm epilogue bias %v for N = %d", bias.shape, g.N))
+		}
+	}
+	tile := 64
+	if name == "sgemm_128" {
+		tile = 128
+	}
+	grid := [3]int{(g.N + tile - 1) / tile, (g.M + tile - 1) / tile, batch}
 	return d.launch(name, grid, [3]int{threads, 1, 1}, 0,
 		new(kargs).i(b2i(g.TransA)).i(b2i(g.TransB)).i(g.M).i(g.N).i(g.K).f(g.Alpha).
 			p(a).i(max(g.Lda, 1)).i64(g.StrideA).p(b).i(max(g.Ldb, 1)).i64(g.StrideB).
-			f(g.Beta).p(c).i(max(g.Ldc, 1)).i64(g.StrideC))
+			f(g.Beta).p(c).i(max(g.Ldc, 1)).i64(g.StrideC).p(bias).i(int(act)).f(actp))
 }
 
 // MatMul computes out = a·b for a [M, K], b [K, N] (or batched a [Bt, M, K],
@@ -367,8 +393,8 @@ func (d *Device) MatMul(a, b, out *DeviceTensor) error {
 }
 
 // Linear computes out = act(x·wᵀ + bias) for x [..., in], w [out, in] (PyTorch
-// layout), bias [out] or nil, act a UnOp or NoAct; tmp-free: the GEMM writes
-// out and the epilogue runs in place.
+// layout), bias [out] or nil, act a UnOp or NoAct: one GEMM launch with the
+// bias and activation in its epilogue.
 func (d *Device) Linear(x, w, bias *DeviceTensor, act UnOp, p float32, out *DeviceTensor) error {
 	rows, in := lastDim("Linear", x)
 	if len(w.shape) != 2 || w.shape[1] != in {
@@ -378,13 +404,14 @@ func (d *Device) Linear(x, w, bias *DeviceTensor, act UnOp, p float32, out *Devi
 	if out.n != rows*o {
 		panic(fmt.Sprintf("kernels: Linear x %v, w %v into %v", x.shape, w.shape, out.shape))
 	}
-	if err := d.Gemm(GemmArgs{TransB: true, M: rows, N: o, K: in, Alpha: 1, Lda: in, Ldb: in, Ldc: o}, x, w, out); err != nil {
-		return err
+	if bias != nil && bias.n != o {
+		panic(fmt.Sprintf("kernels: Linear bias %v for %d outputs", bias.shape, o))
 	}
-	if bias == nil && act == NoAct {
-		return nil
+	g := GemmArgs{TransB: true, M: rows, N: o, K: in, Alpha: 1, Lda: in, Ldb: in, Ldc: o}
+	if bias != nil || act != NoAct {
+		g.Epilogue = &Epilogue{Bias: bias, Act: act, P: p}
 	}
-	return d.BiasAct(out.Reshape(rows, o), bias, act, p, out.Reshape(rows, o))
+	return d.Gemm(g, x, w, out)
 }
 
 // LinearBackward is the backward of Linear without activation (apply

@@ -68,7 +68,8 @@ run 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --f
 # Device model runners against the CPU models (score, predictor gradient, training step, guided PC).
 [ -x .gpu/gpu.test ] && run 150 .gpu/gpu.test -test.v -test.run=Test -test.count=1 -test.timeout=145s
 (cd kernels && run 90 ../.gpu/kernels.test -test.run='^$' -test.bench=. -test.benchtime=50x -test.timeout=85s)
-[ -x .gpu/gpu.test ] && run 120 .gpu/gpu.test -test.run='^$' -test.bench=. -test.benchtime=1x -test.timeout=115s
+[ -x .gpu/gpu.test ] && run 60 .gpu/gpu.test -test.run='^$' -test.bench='Parts|ScoreForward|TrainStep' -test.benchtime=100x -test.timeout=55s
+[ -x .gpu/gpu.test ] && run 90 .gpu/gpu.test -test.run='^$' -test.bench=GuidedSampling -test.benchtime=1x -test.timeout=85s
 if [ -x .gpu/nag ] && .gpu/nag bench -h 2>&1 | grep -q -- '-device'; then
 	run 90 .gpu/nag bench --device cuda --reps 5 --json --full-run=false
 else
@@ -86,7 +87,7 @@ if [ "${NAG_GPU_QUICK:-0}" != 1 ] && [ -x .gpu/nag ]; then
 	# training the paper-size score network on the novelty protocol, then sampling it.
 	run 60 .gpu/nag sample --device cuda --n 1000 --steps 1000 --seed 1 --out "$T/s.jsonl"
 	run 60 .gpu/nag generate --device cuda --n 10 --seed 1 --out "$T/g.jsonl"
-	run 150 .gpu/nag train-score --device cuda --config paper --split 0.5 --iters "${NAG_GPU_ITERS:-6000}" --lr 5e-4 --ckpt-every 0 --out "$T/paper.ckpt"
+	run 150 .gpu/nag train-score --device cuda --config paper --split 0.5 --iters "${NAG_GPU_ITERS:-4000}" --lr 5e-4 --ckpt-every 0 --out "$T/paper.ckpt"
 	[ -f "$T/paper.ckpt" ] && run 60 .gpu/nag sample --device cuda --ckpt "$T/paper.ckpt" --n 1000 --steps 1000 --seed 1 --out "$T/p.jsonl"
 fi
 log "results in $R"

@@ -40,6 +40,10 @@ alignas(16) inline float dyn_shared[1 << 16];
 #define __restrict__ __restrict
 #define __launch_bounds__(n)
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
 #define NAG_EMU_TF32(x) emu::tf32(x)
 #define NAG_EMU_MMA_TF32(acc, a, b) emu::mma_m16n8k8_tf32(acc, a, b)
 #define NAG_DYNAMIC_SHARED(type, name) type* name = reinterpret_cast<type*>(emu::dyn_shared)

@@ -240,7 +240,7 @@ static void test_layernorm() {
 static void test_gemm() {
   struct S {
     int m, n, k;
-  } shapes[] = {{1, 1, 1}, {7, 5, 3}, {65, 63, 17}, {64, 64, 16}, {3, 70, 33}};
+  } shapes[] = {{1, 1, 1}, {7, 5, 3}, {65, 63, 17}, {64, 64, 16}, {3, 70, 33}, {130, 129, 19}};
   for (auto s : shapes)
     for (int ta = 0; ta < 2; ta++)
       for (int tb = 0; tb < 2; tb++) {
@@ -252,7 +252,7 @@ static void test_gemm() {
         float alpha = 1.5f, beta = -0.5f;
         emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 63) / 64), (unsigned)batch}, dim3{256}, 0,
                     sgemm_tiled, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C.data(),
-                    ldc, sC);
+                    ldc, sC, (const float*)nullptr, -1, 0.f);
         vector<double> w = toD(C0);
         for (int z = 0; z < batch; z++)
           for (int i = 0; i < s.m; i++)
@@ -272,15 +272,22 @@ static void test_gemm() {
         V C2 = C0;
         emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 63) / 64), (unsigned)batch}, dim3{128}, 0,
                     sgemm_tf32, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C2.data(),
-                    ldc, sC);
+                    ldc, sC, (const float*)nullptr, -1, 0.f);
         snprintf(name, sizeof name, "sgemm_tf32 %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
         check(name, C2, w, 4e-3 * alpha * s.k, 1e-3);
+        // 128x128 double-buffered FP32 kernel.
+        V C3 = C0;
+        emu::launch(dim3{(unsigned)((s.n + 127) / 128), (unsigned)((s.m + 127) / 128), (unsigned)batch}, dim3{256}, 0,
+                    sgemm_128, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C3.data(),
+                    ldc, sC, (const float*)nullptr, -1, 0.f);
+        snprintf(name, sizeof name, "sgemm_128 %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
+        check(name, C3, w, 1e-5, 1e-5);
       }
   // beta = 0 must not read C.
   int m = 5, n = 6, k = 7;
   V A = randv(m * k), B = randv(k * n), C(m * n, NAN);
   emu::launch(dim3{1, 1, 1}, dim3{256}, 0, sgemm_tiled, 0, 0, m, n, k, 1.f, A.data(), k, 0ll, B.data(), n, 0ll, 0.f,
-              C.data(), n, 0ll);
+              C.data(), n, 0ll, (const float*)nullptr, -1, 0.f);
   vector<double> w(m * n);
   for (int i = 0; i < m; i++)
     for (int j = 0; j < n; j++) {
@@ -289,6 +296,29 @@ static void test_gemm() {
       w[i * n + j] = acc;
     }
   check("sgemm_tiled beta=0 ignores NaN C", C, w, 1e-5, 1e-5);
+  // Fused epilogue: act(alpha·AB + beta·C + bias) with ELU (alpha 0.7), all three kernels.
+  {
+    int m = 70, n = 130, k = 66;
+    V A = randv(m * k), B = randv(k * n), bias = randv(n), C0 = randv(m * n);
+    vector<double> w(m * n);
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) {
+        double acc = 0;
+        for (int kk = 0; kk < k; kk++) acc += (double)A[i * k + kk] * B[kk * n + j];
+        double v = 0.5 * acc + 0.25 * C0[i * n + j] + bias[j];
+        w[i * n + j] = v > 0 ? v : 0.7 * expm1(v);
+      }
+    V C1 = C0, C2 = C0, C3 = C0;
+    emu::launch(dim3{3, 2, 1}, dim3{256}, 0, sgemm_tiled, 0, 0, m, n, k, 0.5f, A.data(), k, 0ll, B.data(), n, 0ll, 0.25f,
+                C1.data(), n, 0ll, bias.data(), 12, 0.7f);
+    check("sgemm_tiled bias+ELU epilogue", C1, w, 1e-5, 1e-5);
+    emu::launch(dim3{2, 1, 1}, dim3{256}, 0, sgemm_128, 0, 0, m, n, k, 0.5f, A.data(), k, 0ll, B.data(), n, 0ll, 0.25f,
+                C2.data(), n, 0ll, bias.data(), 12, 0.7f);
+    check("sgemm_128 bias+ELU epilogue", C2, w, 1e-5, 1e-5);
+    emu::launch(dim3{3, 2, 1}, dim3{128}, 0, sgemm_tf32, 0, 0, m, n, k, 0.5f, A.data(), k, 0ll, B.data(), n, 0ll, 0.25f,
+                C3.data(), n, 0ll, bias.data(), 12, 0.7f);
+    check("sgemm_tf32 bias+ELU epilogue", C3, w, 4e-3 * k, 1e-3);
+  }
 }
 
 static void test_graphconv() {

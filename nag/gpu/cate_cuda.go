@@ -68,6 +68,7 @@ type CATE struct {
 	sq                              *dt // squared gradients, padded to a multiple of 1024
 	part, total                     *dt
 	loss                            *dsm
+	tc                              tembCache
 }
 
 // NewCATE uploads net's parameters and allocates the buffers for batches of
@@ -338,7 +339,7 @@ func (m *CATE) setInputs(x []float32, sigma []float32) error {
 	if err := m.x.CopyFrom(x); err != nil {
 		return err
 	}
-	return m.temb.CopyFrom(gnn.TimestepEmbedding(sigma, c.DModel).Data())
+	return m.tc.upload(m.temb, sigma, c.DModel)
 }
 
 // dropout offsets: every dropout site of a training step draws from its own
@@ -379,6 +380,10 @@ func (m *CATE) forward(train bool, seed uint64, step int64) error {
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	hw := c.Heads
 	for l := 0; l < c.Layers; l++ {
+		if !train {
+			m.evalBlock(ck, l, scale)
+			continue
+		}
 		pre := fmt.Sprintf("blocks.%d.", l)
 		hin, hm, hout := m.h[l], m.hm[l], m.h[l+1]
 		ck.do(dev.LayerNorm(hin, m.w(pre+"ln1.weight"), m.w(pre+"ln1.bias"), 1e-5, m.a1[l], m.m1[l], m.r1[l]))
@@ -388,24 +393,20 @@ func (m *CATE) forward(train bool, seed uint64, step int64) error {
 		ck.do(dev.HeadsPermute(b, n, 3, hw, dh, false, m.qkv[l], m.qkvh[l]))
 		q, k, v := m.qkvh[l].Rows(0, 1).Reshape(b, hw, n, dh), m.qkvh[l].Rows(1, 2).Reshape(b, hw, n, dh),
 			m.qkvh[l].Rows(2, 3).Reshape(b, hw, n, dh)
-		if !train {
-			ck.do(dev.Attention(q, k, v, m.mask, scale, m.oh[l], m.probs[l]))
-		} else {
-			bh := b * hw
-			// S = scale·Q·Kᵀ, masked_fill(mask == 0, -1e9), softmax, dropout, ·V.
-			s := m.probs[l].Reshape(bh, n*n)
-			ck.do(dev.Gemm(kernels.GemmArgs{TransB: true, M: n, N: n, K: dh, Alpha: scale, Lda: dh, Ldb: dh, Ldc: n,
-				Batch: bh, StrideA: int64(n * dh), StrideB: int64(n * dh), StrideC: int64(n * n)}, q, k, m.probs[l]))
-			ck.do(dev.BinaryRow(kernels.Mul, s, m.mask.Reshape(n*n), s))
-			ck.do(dev.BinaryRow(kernels.Add, s, m.negMask, s))
-			ck.do(dev.Softmax(m.probs[l].Reshape(bh*n, n), m.probs[l].Reshape(bh*n, n), false))
-			if dropping {
-				site++
-				ck.do(dev.Dropout(m.probs[l], p, seed, dropOffset(step, site), m.probsD[l]))
-			}
-			ck.do(dev.Gemm(kernels.GemmArgs{M: n, N: dh, K: n, Alpha: 1, Lda: n, Ldb: dh, Ldc: dh,
-				Batch: bh, StrideA: int64(n * n), StrideB: int64(n * dh), StrideC: int64(n * dh)}, m.probsD[l], v, m.oh[l]))
+		bh := b * hw
+		// S = scale·Q·Kᵀ, masked_fill(mask == 0, -1e9), softmax, dropout, ·V.
+		s := m.probs[l].Reshape(bh, n*n)
+		ck.do(dev.Gemm(kernels.GemmArgs{TransB: true, M: n, N: n, K: dh, Alpha: scale, Lda: dh, Ldb: dh, Ldc: n,
+			Batch: bh, StrideA: int64(n * dh), StrideB: int64(n * dh), StrideC: int64(n * n)}, q, k, m.probs[l]))
+		ck.do(dev.BinaryRow(kernels.Mul, s, m.mask.Reshape(n*n), s))
+		ck.do(dev.BinaryRow(kernels.Add, s, m.negMask, s))
+		ck.do(dev.Softmax(m.probs[l].Reshape(bh*n, n), m.probs[l].Reshape(bh*n, n), false))
+		if dropping {
+			site++
+			ck.do(dev.Dropout(m.probs[l], p, seed, dropOffset(step, site), m.probsD[l]))
 		}
+		ck.do(dev.Gemm(kernels.GemmArgs{M: n, N: dh, K: n, Alpha: 1, Lda: n, Ldb: dh, Ldc: dh,
+			Batch: bh, StrideA: int64(n * n), StrideB: int64(n * dh), StrideC: int64(n * dh)}, m.probsD[l], v, m.oh[l]))
 		ck.do(dev.HeadsPermute(b, n, 1, hw, dh, true, m.at[l], m.oh[l]))
 		ck.do(dev.Linear(m.at[l], m.w(pre+"attn.out.weight"), m.w(pre+"attn.out.bias"), kernels.NoAct, 0, m.br1[l]))
 		ck.do(drop(m.br1[l]))
@@ -438,6 +439,37 @@ func (m *CATE) forward(train bool, seed uint64, step int64) error {
 		in = m.y[i]
 	}
 	return ck.err
+}
+
+// evalBlock runs block l in eval mode in place on the node states m.h[0]
+// (no dropout, fused attention): the residual branches accumulate into the
+// state through the GEMM's beta = 1 with the bias in its epilogue, 11
+// launches per block.
+func (m *CATE) evalBlock(ck *checker, l int, scale float32) {
+	dev, c := m.dev, m.cfg
+	d, n, b := c.DModel, c.Nodes, m.B
+	r, dh, hw := b*n, d/c.Heads, c.Heads
+	pre := fmt.Sprintf("blocks.%d.", l)
+	h := m.h[0]
+	ck.do(dev.LayerNorm(h, m.w(pre+"ln1.weight"), m.w(pre+"ln1.bias"), 1e-5, m.a1[l], nil, nil))
+	wqkv := m.span(false, pre+"attn.q.weight", pre+"attn.v.weight", 3*d, d)
+	bqkv := m.span(false, pre+"attn.q.bias", pre+"attn.v.bias", 3*d)
+	ck.do(dev.Linear(m.a1[l], wqkv, bqkv, kernels.NoAct, 0, m.qkv[l]))
+	ck.do(dev.HeadsPermute(b, n, 3, hw, dh, false, m.qkv[l], m.qkvh[l]))
+	q, k, v := m.qkvh[l].Rows(0, 1).Reshape(b, hw, n, dh), m.qkvh[l].Rows(1, 2).Reshape(b, hw, n, dh),
+		m.qkvh[l].Rows(2, 3).Reshape(b, hw, n, dh)
+	ck.do(dev.Attention(q, k, v, m.mask, scale, m.oh[l], m.probs[l]))
+	ck.do(dev.HeadsPermute(b, n, 1, hw, dh, true, m.at[l], m.oh[l]))
+	residual := func(x *dt, in int, wn, bn string) {
+		ck.do(dev.Gemm(kernels.GemmArgs{TransB: true, M: r, N: d, K: in, Alpha: 1, Beta: 1, Lda: in, Ldb: in, Ldc: d,
+			Epilogue: &kernels.Epilogue{Bias: m.w(bn), Act: kernels.NoAct}}, x, m.w(wn), h))
+	}
+	residual(m.at[l], d, pre+"attn.out.weight", pre+"attn.out.bias")
+	ck.do(dev.LayerNorm(h, m.w(pre+"ln2.weight"), m.w(pre+"ln2.bias"), 1e-5, m.a2[l], nil, nil))
+	ck.do(dev.Linear(m.a2[l], m.w(pre+"ff.0.weight"), m.w(pre+"ff.0.bias"), kernels.ReLU, 0, m.f[l]))
+	residual(m.f[l], c.DFF, pre+"ff.1.weight", pre+"ff.1.bias")
+	ck.do(dev.LayerNorm(h, m.w(pre+"norm_out.weight"), m.w(pre+"norm_out.bias"), 1e-5, m.lo, nil, nil))
+	ck.do(dev.Copy2D(r, d, m.lo, d, 0, m.cat, c.Layers*d, l*d))
 }
 
 // Score computes the score [B, N, V] of x (flat, B·N·V values) at the time

@@ -66,6 +66,27 @@ func near(t testing.TB, what string, got, want []float32, atol, rtol float64) {
 	}
 }
 
+// nearMost requires every element within loose of want and all but a
+// fraction maxFrac within atol + rtol·|want|.
+func nearMost(t testing.TB, what string, got, want []float32, atol, rtol, loose, maxFrac float64) {
+	t.Helper()
+	out, worst := 0, 0.0
+	for i := range got {
+		d := math.Abs(float64(got[i] - want[i]))
+		if math.IsNaN(d) || d > loose {
+			t.Fatalf("%s: element %d = %v, want %v (beyond %g)", what, i, got[i], want[i], loose)
+		}
+		worst = math.Max(worst, d)
+		if d > atol+rtol*math.Abs(float64(want[i])) {
+			out++
+		}
+	}
+	t.Logf("%s: %d of %d beyond the tight tolerance, max |diff| %.3g", what, out, len(got), worst)
+	if float64(out) > maxFrac*float64(len(got)) {
+		t.Errorf("%s: %d of %d elements beyond atol %g rtol %g", what, out, len(got), atol, rtol)
+	}
+}
+
 // nb201Mask is the default NB201 attention mask (reference topology, raw).
 func nb201Mask() *tensor.Tensor {
 	a := nb201.GraphConfig{}.AttentionMask()
@@ -291,11 +312,22 @@ func TestTrainStepMatchesCPU(t *testing.T) {
 			if err := m.Params().Values.CopyTo(got); err != nil {
 				t.Fatal(err)
 			}
-			near(t, "parameters after one Adam step", got, want, 2e-6, 1e-4)
+			// Adam's first step is about lr·sign(g): a gradient within rounding
+			// of zero may flip sign between the two sides, moving that weight
+			// by up to 2·lr. Allow that for a tiny fraction of the weights.
+			nearMost(t, "parameters after one Adam step", got, want, 2e-6, 1e-4, 2.2*ocfg.LR, 1e-3)
+			shadow := map[string][]float32{}
+			for _, nt := range opt.State().Tensors {
+				shadow[nt.Name] = nt.Tensor.Contiguous().Data()
+			}
+			wantEMA := make([]float32, 0, len(want))
+			for _, p := range m.Order() {
+				wantEMA = append(wantEMA, shadow["ema."+p.Name]...)
+			}
 			if err := m.Params().Shadow.CopyTo(got); err != nil {
 				t.Fatal(err)
 			}
-			near(t, "EMA shadow after one step", got, want, 2e-6, 1e-4)
+			nearMost(t, "EMA shadow after one step", got, wantEMA, 2e-6, 1e-4, 2.2*ocfg.LR, 1e-3)
 			// SyncTo writes the device state into a host optimiser.
 			if err := m.SyncTo(opt); err != nil {
 				t.Fatal(err)
@@ -493,4 +525,70 @@ func BenchmarkTrainStep(b *testing.B) {
 	if err := dev.Sync(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkParts splits one guided evaluation (paper config, 256 graphs)
+// into its parts, each synchronised: where the time of a sampling step goes.
+func BenchmarkParts(b *testing.B) {
+	sc, _ := benchScorer(b)
+	defer sc.Free()
+	r, err := sc.runner(256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := sc.predictor(256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := tensor.RandN(tensor.NewRNG(2), 256, 8, 7).Data()
+	cond := make([]float32, 256)
+	for i := range cond {
+		cond[i] = 1
+	}
+	out := make([]float32, len(x))
+	if _, err := r.ScoreDevice(x, cond); err != nil {
+		b.Fatal(err)
+	}
+	run := func(name string, f func() error) {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := f(); err != nil {
+					b.Fatal(err)
+				}
+				if err := dev.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	run("upload_x_download_score", func() error {
+		if err := r.x.CopyFrom(x); err != nil {
+			return err
+		}
+		return r.score.CopyTo(out)
+	})
+	run("score_forward_launches", func() error { return r.forward(false, 0, 0) })
+	run("score_blocks_only", func() error {
+		ck := newChecker()
+		for l := 0; l < r.cfg.Layers; l++ {
+			r.evalBlock(ck, l, 0.35)
+		}
+		return ck.err
+	})
+	run("score_readout_only", func() error {
+		in := r.cat
+		for i := range r.z {
+			act := kernels.ELU
+			if i == len(r.z)-1 {
+				act = kernels.NoAct
+			}
+			if err := dev.Linear(in, r.w(fmt.Sprintf("readout.%d.weight", i)), r.w(fmt.Sprintf("readout.%d.bias", i)), act, 1, r.y[i]); err != nil {
+				return err
+			}
+			in = r.y[i]
+		}
+		return nil
+	})
+	run("predictor_input_grad", func() error { _, err := p.InputGradDevice(x, cond); return err })
+	run("score_eval_total", func() error { _, err := r.ScoreDevice(x, cond); return err })
 }

@@ -43,6 +43,7 @@ type Predictor struct {
 	topGrad         *dt // [B, N, C]: gradient at the last GCN output
 	dh              []*dt
 	owned           []*dt
+	tc              tembCache
 }
 
 // NewPredictor uploads the predictor's weights for dataset vector ds [NZ]
@@ -203,7 +204,7 @@ func (p *Predictor) setInputs(x, sigma []float32) error {
 	if !cfg.TimeEmbed {
 		return nil
 	}
-	return p.temb.CopyFrom(gnn.TimestepEmbedding(sigma, cfg.GCNHidden).Data())
+	return p.tc.upload(p.temb, sigma, cfg.GCNHidden)
 }
 
 // Predict returns ŷ [B] for x (B·N·V values) at time inputs sigma.

@@ -133,3 +133,51 @@ func (s *Scorer) Guided(scale float64, schedule func(t float64) float64) sde.Sco
 		return out, nil
 	}
 }
+
+// tembCache uploads the sinusoidal time embedding [B, d] of sigma into dst,
+// skipping the work when sigma equals the previous call's (the corrector and
+// predictor of a PC step share one time) and computing a single row when
+// every sample has the same time (sampling).
+type tembCache struct {
+	last []float32
+	host []float32
+}
+
+func (c *tembCache) upload(dst *dt, sigma []float32, d int) error {
+	if c.last != nil && len(c.last) == len(sigma) {
+		same := true
+		for i, s := range sigma {
+			if s != c.last[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return nil
+		}
+	}
+	uniform := true
+	for _, s := range sigma[1:] {
+		if s != sigma[0] {
+			uniform = false
+			break
+		}
+	}
+	if len(c.host) != len(sigma)*d {
+		c.host = make([]float32, len(sigma)*d)
+	}
+	if uniform {
+		row := gnn.TimestepEmbedding(sigma[:1], d).Data()
+		for i := range sigma {
+			copy(c.host[i*d:(i+1)*d], row)
+		}
+	} else {
+		copy(c.host, gnn.TimestepEmbedding(sigma, d).Data())
+	}
+	if err := dst.CopyFrom(c.host); err != nil {
+		c.last = nil
+		return err
+	}
+	c.last = append(c.last[:0], sigma...)
+	return nil
+}
