@@ -13,15 +13,30 @@
 //              rounded to TF32 (10-bit mantissa): ~1e-3 relative error.
 #include "activation.cuh"
 
-// v = alpha·acc (already scaled); returns act(v + beta·c + bias[n]) with the
-// same operation order as sgemm followed by bias_act (C is not read when
-// beta == 0).
+// v = alpha·acc (already scaled); returns v + beta·c + bias[n] with the same
+// operation order as sgemm followed by bias_act (C is not read when beta == 0).
+// The activation runs afterwards in nag_gemm_act's separate pass.
 __device__ __forceinline__ float nag_gemm_epilogue(float v, float beta, const float* c, const float* __restrict__ bias,
                                                    int n, int act, float actp) {
   if (beta != 0.f) v += beta * *c;
   if (bias) v += bias[n];
-  return act < 0 ? v : nag_un(act, v, actp);
+  return v;
 }
+
+// nag_gemm_act applies the epilogue activation to the cnt outputs a thread
+// wrote (index e -> row rowOf(e), column colOf(e)) in a second pass that is
+// not unrolled: keeping the activation's switch out of the unrolled store loop
+// keeps the register allocation of the main loop as without an epilogue.
+#define NAG_GEMM_ACT(cnt, rowOf, colOf)                                \
+  if (act >= 0) {                                                      \
+    _Pragma("unroll 1") for (int e = 0; e < (cnt); e++) {              \
+      int m_ = (rowOf), n_ = (colOf);                                  \
+      if (m_ < M && n_ < N) {                                          \
+        float* c_ = C + (long long)m_ * ldc + n_;                      \
+        *c_ = nag_un(act, *c_, actp);                                  \
+      }                                                                \
+    }                                                                  \
+  }
 
 #define G_BM 64
 #define G_BN 64
@@ -105,6 +120,7 @@ sgemm_tiled(int transA, int transB, int M, int N, int K, float alpha, const floa
       *c = nag_gemm_epilogue(alpha * acc[i][j], beta, c, bias, n, act, actp);
     }
   }
+  NAG_GEMM_ACT(16, m0 + ty + 16 * (e / 4), n0 + tx + 16 * (e % 4));
 }
 
 __device__ __forceinline__ unsigned int nag_tf32(float x) {
@@ -201,6 +217,7 @@ sgemm_tf32(int transA, int transB, int M, int N, int K, float alpha, const float
           *c = nag_gemm_epilogue(alpha * acc[i][j][r], beta, c, bias, n, act, actp);
         }
       }
+  NAG_GEMM_ACT(32, m0 + wm + (e / 16) * 16 + g + ((e % 4) >= 2 ? 8 : 0), n0 + wn + ((e / 4) % 4) * 8 + 2 * t + (e & 1));
 }
 
 // sgemm_128: FP32 CUDA-core kernel for the large products (the score
@@ -315,4 +332,5 @@ sgemm_128(int transA, int transB, int M, int N, int K, float alpha, const float*
       *c = nag_gemm_epilogue(alpha * acc[i][j], beta, c, bias, n, act, actp);
     }
   }
+  NAG_GEMM_ACT(64, m0 + ((e / 8) < 4 ? ty * 4 + (e / 8) : 64 + ty * 4 + (e / 8 - 4)), n0 + ((e % 8) < 4 ? tx * 4 + (e % 8) : 64 + tx * 4 + (e % 8 - 4)));
 }

@@ -358,7 +358,7 @@ func gemmNear(t *testing.T, what string, got, want, scale []float32, tol float64
 // TF32 4e-3 (inputs rounded to a 10-bit mantissa, relative error <= 2^-11 each).
 func TestGemm(t *testing.T) {
 	rng := tensor.NewRNG(7)
-	shapes := [][3]int{{1, 1, 1}, {7, 5, 3}, {64, 64, 64}, {65, 63, 17}, {33, 1, 70}, {1, 129, 257}, {5120, 144, 144}, {200, 100, 1000}, {300, 260, 77}, {2048, 1536, 768}}
+	shapes := [][3]int{{1, 1, 1}, {7, 5, 3}, {64, 64, 64}, {65, 63, 17}, {33, 1, 70}, {1, 129, 257}, {5120, 144, 144}, {200, 100, 1000}, {300, 260, 77}}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
@@ -811,4 +811,38 @@ func TestHeadsPermute(t *testing.T) {
 		must(t, dev.HeadsPermute(b, n, 3, h, dd, true, back, heads))
 		near(t, fmt.Sprintf("heads merge %v", s), down(t, back), packed.Data(), 0, 0)
 	}
+}
+
+// TestCaptureReplay records a small launch sequence as a CUDA graph and
+// replays it on changed inputs: the replay must recompute from the buffers'
+// current contents, exactly as the direct launches do.
+func TestCaptureReplay(t *testing.T) {
+	rng := tensor.NewRNG(29)
+	x, y := randn(rng, 1000), randn(rng, 1000)
+	dx, dy, out := up(t, x), up(t, y), empty(t, 1000)
+	seq := func() error {
+		if err := dev.Axpby(2, dx, -1, dy, out); err != nil {
+			return err
+		}
+		return dev.Unary(ReLU, out, 0, out)
+	}
+	g, err := dev.Capture(seq)
+	must(t, err)
+	defer g.Destroy()
+	if g.Nodes() != 2 {
+		t.Errorf("graph has %d nodes, want 2", g.Nodes())
+	}
+	want := func() []float32 {
+		w := make([]float32, 1000)
+		xd, yd := down(t, dx), down(t, dy)
+		for i := range w {
+			w[i] = max(2*xd[i]-yd[i], 0)
+		}
+		return w
+	}
+	must(t, g.Launch())
+	near(t, "graph replay", down(t, out), want(), 0, 0)
+	must(t, dx.CopyFrom(randn(rng, 1000).Data()))
+	must(t, g.Launch())
+	near(t, "graph replay on new input", down(t, out), want(), 0, 0)
 }

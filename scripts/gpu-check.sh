@@ -14,7 +14,8 @@
 #                                     $OUT/gpu-results.txt (and stdout).
 # Budget: every step has its own cap (sum ~8 min); a full run took about 4 min
 # on an H100. The session's whole device budget is 15 min, machine start included.
-# NAG_GPU_QUICK=1 skips the end-to-end training/sampling runs (~2 min less).
+# NAG_GPU_QUICK=1 skips the end-to-end runs; NAG_GPU_TRAIN=0 skips only the
+# paper-size training run (~2.5 min) and the sampling of its checkpoint.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,7 +88,7 @@ if [ "${NAG_GPU_QUICK:-0}" != 1 ] && [ -x .gpu/nag ]; then
 	# training the paper-size score network on the novelty protocol, then sampling it.
 	run 60 .gpu/nag sample --device cuda --n 1000 --steps 1000 --seed 1 --out "$T/s.jsonl"
 	run 60 .gpu/nag generate --device cuda --n 10 --seed 1 --out "$T/g.jsonl"
-	run 150 .gpu/nag train-score --device cuda --config paper --split 0.5 --iters "${NAG_GPU_ITERS:-4000}" --lr 5e-4 --ckpt-every 0 --out "$T/paper.ckpt"
-	[ -f "$T/paper.ckpt" ] && run 60 .gpu/nag sample --device cuda --ckpt "$T/paper.ckpt" --n 1000 --steps 1000 --seed 1 --out "$T/p.jsonl"
+	[ "${NAG_GPU_TRAIN:-1}" = 1 ] && run 150 .gpu/nag train-score --device cuda --config paper --split 0.5 --iters "${NAG_GPU_ITERS:-4000}" --lr 5e-4 --ckpt-every 0 --out "$T/paper.ckpt"
+	[ -f "$T/paper.ckpt" ] && [ "${NAG_GPU_TRAIN:-1}" = 1 ] && run 60 .gpu/nag sample --device cuda --ckpt "$T/paper.ckpt" --n 1000 --steps 1000 --seed 1 --out "$T/p.jsonl"
 fi
 log "results in $R"

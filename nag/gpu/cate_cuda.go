@@ -5,6 +5,7 @@ package gpu
 import (
 	"fmt"
 	"math"
+	"os"
 
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/gnn"
@@ -69,6 +70,46 @@ type CATE struct {
 	part, total                     *dt
 	loss                            *dsm
 	tc                              tembCache
+
+	// Eval forward as a CUDA graph (captured on first use; see UseGraph).
+	useGraph bool
+	graph    *kernels.Graph
+	graphErr error
+}
+
+// UseGraph selects whether Score replays the eval forward as one CUDA graph
+// (captured on the first call; default on unless NAG_CUDA_GRAPHS=0) instead
+// of launching its ~150 kernels one by one. A capture failure falls back to
+// direct launches and is reported by GraphErr.
+func (m *CATE) UseGraph(on bool) {
+	if !on {
+		m.graph.Destroy()
+		m.graph = nil
+	}
+	m.useGraph = on
+}
+
+// GraphErr reports why the eval forward is not running as a graph (nil when
+// it is, or when graphs are off).
+func (m *CATE) GraphErr() error { return m.graphErr }
+
+// Graphed reports whether the eval forward runs as a captured CUDA graph.
+func (m *CATE) Graphed() bool { return m.graph != nil }
+
+// evalForward runs the eval forward, through the graph when enabled.
+func (m *CATE) evalForward() error {
+	if m.useGraph && m.graph == nil && m.graphErr == nil {
+		g, err := m.dev.Capture(func() error { return m.forward(false, 0, 0) })
+		if err != nil {
+			m.graphErr = err
+		} else {
+			m.graph = g
+		}
+	}
+	if m.graph != nil {
+		return m.graph.Launch()
+	}
+	return m.forward(false, 0, 0)
 }
 
 // NewCATE uploads net's parameters and allocates the buffers for batches of
@@ -83,7 +124,7 @@ func NewCATE(dev *kernels.Device, net *gnn.CATE, b int, train bool) (*CATE, erro
 		return nil, fmt.Errorf("gpu: the fused attention supports at most 32 nodes and head width 64 (config has %d, %d)",
 			cfg.Nodes, cfg.DModel/cfg.Heads)
 	}
-	m := &CATE{dev: dev, net: net, cfg: cfg, B: b, train: train, pos: map[string]int{}}
+	m := &CATE{dev: dev, net: net, cfg: cfg, B: b, train: train, pos: map[string]int{}, useGraph: graphsDefault()}
 	byName := map[string]*autograd.Var{}
 	for _, p := range net.Params() {
 		byName[p.Name] = p
@@ -322,7 +363,12 @@ func (m *CATE) Free() {
 	if m.ps != nil {
 		m.ps.Free()
 	}
+	m.graph.Destroy()
+	m.graph = nil
 }
+
+// graphsDefault is true unless the environment sets NAG_CUDA_GRAPHS=0.
+func graphsDefault() bool { return os.Getenv("NAG_CUDA_GRAPHS") != "0" }
 
 // setInputs uploads x [B, N, V] and the time embedding of sigma.
 func (m *CATE) setInputs(x []float32, sigma []float32) error {
@@ -481,7 +527,7 @@ func (m *CATE) Score(x, sigma, out []float32) error {
 	if err := m.setInputs(x, sigma); err != nil {
 		return err
 	}
-	if err := m.forward(false, 0, 0); err != nil {
+	if err := m.evalForward(); err != nil {
 		return err
 	}
 	return m.score.CopyTo(out)
@@ -493,7 +539,7 @@ func (m *CATE) ScoreDevice(x, sigma []float32) (*dt, error) {
 	if err := m.setInputs(x, sigma); err != nil {
 		return nil, err
 	}
-	if err := m.forward(false, 0, 0); err != nil {
+	if err := m.evalForward(); err != nil {
 		return nil, err
 	}
 	return m.score, nil

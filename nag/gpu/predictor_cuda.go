@@ -44,7 +44,27 @@ type Predictor struct {
 	dh              []*dt
 	owned           []*dt
 	tc              tembCache
+
+	useGraph bool
+	graph    *kernels.Graph
+	graphErr error
 }
+
+// UseGraph selects whether InputGradDevice replays its forward and backward
+// as one CUDA graph (default on unless NAG_CUDA_GRAPHS=0).
+func (p *Predictor) UseGraph(on bool) {
+	if !on {
+		p.graph.Destroy()
+		p.graph = nil
+	}
+	p.useGraph = on
+}
+
+// GraphErr reports why the gradient is not running as a graph.
+func (p *Predictor) GraphErr() error { return p.graphErr }
+
+// Graphed reports whether the gradient runs as a captured CUDA graph.
+func (p *Predictor) Graphed() bool { return p.graph != nil }
 
 // NewPredictor uploads the predictor's weights for dataset vector ds [NZ]
 // (Model.DatasetVector) and the normalised adjacencies fwd, bwd [N, N]
@@ -64,7 +84,7 @@ func NewPredictor(dev *kernels.Device, p *gnn.Predictor, ds, fwd, bwd *tensor.Te
 	if cfg.Nodes > 32 {
 		return nil, fmt.Errorf("gpu: the graph kernels support at most 32 nodes, the predictor has %d", cfg.Nodes)
 	}
-	pr := &Predictor{dev: dev, cfg: cfg, B: b}
+	pr := &Predictor{dev: dev, cfg: cfg, B: b, useGraph: graphsDefault()}
 	var err error
 	up := func(t *tensor.Tensor) *dt {
 		if err != nil {
@@ -162,6 +182,8 @@ func (p *Predictor) Free() {
 		w.Free()
 	}
 	p.owned, p.wk = nil, nil
+	p.graph.Destroy()
+	p.graph = nil
 }
 
 // forward computes ŷ for the uploaded x and time embedding.
@@ -225,8 +247,24 @@ func (p *Predictor) InputGradDevice(x, sigma []float32) (*dt, error) {
 	if err := p.setInputs(x, sigma); err != nil {
 		return nil, err
 	}
+	if p.useGraph && p.graph == nil && p.graphErr == nil {
+		g, err := p.dev.Capture(p.gradLaunches)
+		if err != nil {
+			p.graphErr = err
+		} else {
+			p.graph = g
+		}
+	}
+	if p.graph != nil {
+		return p.dh[0], p.graph.Launch()
+	}
+	return p.dh[0], p.gradLaunches()
+}
+
+// gradLaunches queues the forward and the input-gradient backward.
+func (p *Predictor) gradLaunches() error {
 	if err := p.forward(); err != nil {
-		return nil, err
+		return err
 	}
 	dev, cfg := p.dev, p.cfg
 	b, n, c := p.B, cfg.Nodes, cfg.GCNHidden
@@ -239,15 +277,14 @@ func (p *Predictor) InputGradDevice(x, sigma []float32) (*dt, error) {
 	ck.do(dev.Gemm(kernels.GemmArgs{M: b, N: lh, K: hsz, Alpha: 1, Lda: hsz, Ldb: p.ldHead, Ldc: lh}, p.dz1, wa, p.da))
 	ck.do(dev.Gemm(kernels.GemmArgs{M: b, N: c, K: lh, Alpha: 1, Lda: lh, Ldb: c, Ldc: c}, p.da, p.fc1, p.dg))
 	// Mean over nodes: dh[b, i, :] = dg[b, :]/N.
-	top := p.topGrad
 	ck.do(dev.Gemm(kernels.GemmArgs{M: n, N: c, K: 1, Alpha: 1 / float32(n), Lda: 1, Ldb: c, Ldc: c,
-		Batch: b, StrideA: 0, StrideB: int64(c), StrideC: int64(n * c)}, p.ones, p.dg, top))
-	gout := top
+		Batch: b, StrideA: 0, StrideB: int64(c), StrideC: int64(n * c)}, p.ones, p.dg, p.topGrad))
+	gout := p.topGrad
 	for i := len(p.wk) - 1; i >= 0; i-- {
 		ck.do(dev.DiGCNBackward(p.hs[i], p.fwd, p.bwd, p.gw1[i], p.gw2[i], p.wk[i], gout, p.dh[i], nil, nil))
 		gout = p.dh[i]
 	}
-	return p.dh[0], ck.err
+	return ck.err
 }
 
 // InputGrad is InputGradDevice with the gradient downloaded into out.
