@@ -220,91 +220,84 @@ sgemm_tf32(int transA, int transB, int M, int N, int K, float alpha, const float
   NAG_GEMM_ACT(32, m0 + wm + (e / 16) * 16 + g + ((e % 4) >= 2 ? 8 : 0), n0 + wn + ((e / 4) % 4) * 8 + 2 * t + (e & 1));
 }
 
-// sgemm_128: FP32 CUDA-core kernel for the large products (the score
-// network's 768/1536-wide readout, batches of node rows): 128x128 block tile,
-// BK = 8, 256 threads, 8x8 outputs per thread held as two 4x4 quadrants
-// (rows ty*4+i and 64+ty*4+i, columns tx*4+j and 64+tx*4+j) so each k step
-// reads four float4 from shared memory for 64 FMAs. The next k tile is
-// fetched from global memory into registers while the current one is used
-// (double-buffered shared memory, one __syncthreads per k tile). Same
-// semantics and exact FP32 (FMA) arithmetic as sgemm_tiled; the Go launcher
-// picks it when the 128x128 tiles fill the device.
+// sgemm_128 / sgemm_128x64: FP32 CUDA-core kernels for the large products (the
+// score network's 768/1536-wide readout over batches of node rows): a 128 x BN
+// block tile (BN = 128 with 256 threads, or 64 with 128 threads), BK = 8, 8x8
+// outputs per thread held as two 4x4 quadrants (rows ty*4+i and 64+ty*4+i,
+// columns tx*4+j and BN/2+tx*4+j) so each k step reads four float4 from shared
+// memory for 64 FMAs. The next k tile is fetched from global memory into
+// registers while the current one is used (double-buffered shared memory, one
+// __syncthreads per k tile). Same semantics and exact FP32 (FMA) arithmetic as
+// sgemm_tiled. The Go launcher picks the tile whose block count fills the
+// device most evenly (the 128x64 tile halves the last wave's imbalance on
+// 2048 x 1536 products).
 #define B_BM 128
-#define B_BN 128
 #define B_BK 8
 #define B_PAD 4
 
-__device__ __forceinline__ void nag_gemm128_fetch(int transA, int transB, int M, int N, int K,
-                                                  const float* __restrict__ A, int lda, const float* __restrict__ B,
-                                                  int ldb, int m0, int n0, int k0, float ra[4], float rb[4]) {
-  int t = threadIdx.x;
-#pragma unroll
-  for (int l = 0; l < 4; l++) {
-    int idx = t + l * 256, m, k;
-    if (!transA) { m = idx / B_BK; k = idx % B_BK; }
-    else { k = idx / B_BM; m = idx % B_BM; }
-    int gm = m0 + m, gk = k0 + k;
-    ra[l] = (gm < M && gk < K) ? (transA ? A[(long long)gk * lda + gm] : A[(long long)gm * lda + gk]) : 0.f;
-  }
-#pragma unroll
-  for (int l = 0; l < 4; l++) {
-    int idx = t + l * 256, n, k;
-    if (!transB) { k = idx / B_BN; n = idx % B_BN; }
-    else { n = idx / B_BK; k = idx % B_BK; }
-    int gn = n0 + n, gk = k0 + k;
-    rb[l] = (gn < N && gk < K) ? (transB ? B[(long long)gn * ldb + gk] : B[(long long)gk * ldb + gn]) : 0.f;
-  }
-}
-
-__device__ __forceinline__ void nag_gemm128_store(int transA, int transB, const float ra[4], const float rb[4],
-                                                  float (*As)[B_BM + B_PAD], float (*Bs)[B_BN + B_PAD]) {
-  int t = threadIdx.x;
-#pragma unroll
-  for (int l = 0; l < 4; l++) {
-    int idx = t + l * 256;
-    if (!transA) As[idx % B_BK][idx / B_BK] = ra[l];
-    else As[idx / B_BM][idx % B_BM] = ra[l];
-  }
-#pragma unroll
-  for (int l = 0; l < 4; l++) {
-    int idx = t + l * 256;
-    if (!transB) Bs[idx / B_BN][idx % B_BN] = rb[l];
-    else Bs[idx % B_BK][idx / B_BK] = rb[l];
-  }
-}
-
-extern "C" __global__ void __launch_bounds__(256)
-sgemm_128(int transA, int transB, int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
-          long long strideA, const float* __restrict__ B, int ldb, long long strideB, float beta,
-          float* __restrict__ C, int ldc, long long strideC, const float* __restrict__ bias, int act,
-          float actp) {
-  __shared__ __align__(16) float As[2][B_BK][B_BM + B_PAD];
-  __shared__ __align__(16) float Bs[2][B_BK][B_BN + B_PAD];
-  A += strideA * blockIdx.z;
-  B += strideB * blockIdx.z;
-  C += strideC * blockIdx.z;
-  int m0 = blockIdx.y * B_BM, n0 = blockIdx.x * B_BN;
-  int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+template <int BN>
+__device__ __forceinline__ void nag_gemm_big(int transA, int transB, int M, int N, int K, float alpha,
+                                             const float* __restrict__ A, int lda, const float* __restrict__ B,
+                                             int ldb, float beta, float* __restrict__ C, int ldc,
+                                             const float* __restrict__ bias, int act, float actp,
+                                             float (*As)[B_BK][B_BM + B_PAD], float (*Bs)[B_BK][BN + B_PAD]) {
+  constexpr int NT = 128 * BN / 64;  // threads
+  constexpr int LA = B_BM * B_BK / NT, LB = BN * B_BK / NT;
+  constexpr int TX = BN / 8;  // threads along n
+  int m0 = blockIdx.y * B_BM, n0 = blockIdx.x * BN;
+  int t = threadIdx.x, tx = t % TX, ty = t / TX;
   float acc[8][8];
 #pragma unroll
   for (int i = 0; i < 8; i++)
 #pragma unroll
     for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
-  float ra[4], rb[4];
-  nag_gemm128_fetch(transA, transB, M, N, K, A, lda, B, ldb, m0, n0, 0, ra, rb);
-  nag_gemm128_store(transA, transB, ra, rb, As[0], Bs[0]);
+  float ra[LA], rb[LB];
+  auto fetch = [&](int k0) {
+#pragma unroll
+    for (int l = 0; l < LA; l++) {
+      int idx = t + l * NT, m, k;
+      if (!transA) { m = idx / B_BK; k = idx % B_BK; }
+      else { k = idx / B_BM; m = idx % B_BM; }
+      int gm = m0 + m, gk = k0 + k;
+      ra[l] = (gm < M && gk < K) ? (transA ? A[(long long)gk * lda + gm] : A[(long long)gm * lda + gk]) : 0.f;
+    }
+#pragma unroll
+    for (int l = 0; l < LB; l++) {
+      int idx = t + l * NT, n, k;
+      if (!transB) { k = idx / BN; n = idx % BN; }
+      else { n = idx / B_BK; k = idx % B_BK; }
+      int gn = n0 + n, gk = k0 + k;
+      rb[l] = (gn < N && gk < K) ? (transB ? B[(long long)gn * ldb + gk] : B[(long long)gk * ldb + gn]) : 0.f;
+    }
+  };
+  auto store = [&](int buf) {
+#pragma unroll
+    for (int l = 0; l < LA; l++) {
+      int idx = t + l * NT;
+      if (!transA) As[buf][idx % B_BK][idx / B_BK] = ra[l];
+      else As[buf][idx / B_BM][idx % B_BM] = ra[l];
+    }
+#pragma unroll
+    for (int l = 0; l < LB; l++) {
+      int idx = t + l * NT;
+      if (!transB) Bs[buf][idx / BN][idx % BN] = rb[l];
+      else Bs[buf][idx % B_BK][idx / B_BK] = rb[l];
+    }
+  };
+  fetch(0);
+  store(0);
   __syncthreads();
   int buf = 0;
   for (int k0 = 0; k0 < K; k0 += B_BK) {
     bool more = k0 + B_BK < K;
-    if (more) nag_gemm128_fetch(transA, transB, M, N, K, A, lda, B, ldb, m0, n0, k0 + B_BK, ra, rb);
+    if (more) fetch(k0 + B_BK);
 #pragma unroll
     for (int k = 0; k < B_BK; k++) {
       float a[8], b[8];
       float4 a0 = *reinterpret_cast<const float4*>(&As[buf][k][ty * 4]);
       float4 a1 = *reinterpret_cast<const float4*>(&As[buf][k][64 + ty * 4]);
       float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][k][tx * 4]);
-      float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][k][64 + tx * 4]);
+      float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][k][BN / 2 + tx * 4]);
       a[0] = a0.x; a[1] = a0.y; a[2] = a0.z; a[3] = a0.w;
       a[4] = a1.x; a[5] = a1.y; a[6] = a1.z; a[7] = a1.w;
       b[0] = b0.x; b[1] = b0.y; b[2] = b0.z; b[3] = b0.w;
@@ -315,7 +308,7 @@ sgemm_128(int transA, int transB, int M, int N, int K, float alpha, const float*
         for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
     }
     if (more) {
-      nag_gemm128_store(transA, transB, ra, rb, As[buf ^ 1], Bs[buf ^ 1]);
+      store(buf ^ 1);
       __syncthreads();
       buf ^= 1;
     }
@@ -326,11 +319,34 @@ sgemm_128(int transA, int transB, int M, int N, int K, float alpha, const float*
     if (m >= M) continue;
 #pragma unroll
     for (int j = 0; j < 8; j++) {
-      int n = n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + (j - 4));
+      int n = n0 + (j < 4 ? tx * 4 + j : BN / 2 + tx * 4 + (j - 4));
       if (n >= N) continue;
       float* c = C + (long long)m * ldc + n;
       *c = nag_gemm_epilogue(alpha * acc[i][j], beta, c, bias, n, act, actp);
     }
   }
-  NAG_GEMM_ACT(64, m0 + ((e / 8) < 4 ? ty * 4 + (e / 8) : 64 + ty * 4 + (e / 8 - 4)), n0 + ((e % 8) < 4 ? tx * 4 + (e % 8) : 64 + tx * 4 + (e % 8 - 4)));
+  NAG_GEMM_ACT(64, m0 + ((e / 8) < 4 ? ty * 4 + (e / 8) : 64 + ty * 4 + (e / 8 - 4)),
+               n0 + ((e % 8) < 4 ? tx * 4 + (e % 8) : BN / 2 + tx * 4 + (e % 8 - 4)));
+}
+
+extern "C" __global__ void __launch_bounds__(256, 2)
+sgemm_128(int transA, int transB, int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
+          long long strideA, const float* __restrict__ B, int ldb, long long strideB, float beta,
+          float* __restrict__ C, int ldc, long long strideC, const float* __restrict__ bias, int act,
+          float actp) {
+  __shared__ __align__(16) float As[2][B_BK][B_BM + B_PAD];
+  __shared__ __align__(16) float Bs[2][B_BK][128 + B_PAD];
+  nag_gemm_big<128>(transA, transB, M, N, K, alpha, A + strideA * blockIdx.z, lda, B + strideB * blockIdx.z, ldb,
+                    beta, C + strideC * blockIdx.z, ldc, bias, act, actp, As, Bs);
+}
+
+extern "C" __global__ void __launch_bounds__(128, 3)
+sgemm_128x64(int transA, int transB, int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
+             long long strideA, const float* __restrict__ B, int ldb, long long strideB, float beta,
+             float* __restrict__ C, int ldc, long long strideC, const float* __restrict__ bias, int act,
+             float actp) {
+  __shared__ __align__(16) float As[2][B_BK][B_BM + B_PAD];
+  __shared__ __align__(16) float Bs[2][B_BK][64 + B_PAD];
+  nag_gemm_big<64>(transA, transB, M, N, K, alpha, A + strideA * blockIdx.z, lda, B + strideB * blockIdx.z, ldb,
+                   beta, C + strideC * blockIdx.z, ldc, bias, act, actp, As, Bs);
 }

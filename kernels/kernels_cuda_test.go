@@ -327,7 +327,7 @@ func TestGemmEpilogue(t *testing.T) {
 	for _, kern := range []struct {
 		name string
 		tol  float64
-	}{{"sgemm_tiled", 2e-5}, {"sgemm_128", 2e-5}, {"sgemm_tf32", 4e-3}} {
+	}{{"sgemm_tiled", 2e-5}, {"sgemm_128", 2e-5}, {"sgemm_128x64", 2e-5}, {"sgemm_tf32", 4e-3}} {
 		dc := up(t, tensor.FromSlice(append([]float32(nil), c...), len(c)))
 		ge := g
 		ge.Epilogue = &Epilogue{Bias: up(t, bias), Act: ReLU}
@@ -365,7 +365,7 @@ func TestGemm(t *testing.T) {
 			for _, kern := range []struct {
 				name string
 				tol  float64
-			}{{"sgemm_tiled", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_tf32", 4e-3}} {
+			}{{"sgemm_tiled", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128x64", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_tf32", 4e-3}} {
 				pad := 3
 				g := GemmArgs{TransA: tr[0], TransB: tr[1], M: m, N: n, K: k, Alpha: 1.25, Beta: -0.5}
 				ar, ac := m, k

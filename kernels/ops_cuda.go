@@ -295,31 +295,27 @@ func gemmSpan(rows, cols, ld int) int {
 }
 
 // Gemm runs g on device tensors a, b, c (c is read only when Beta != 0). It uses
-// sgemm_tf32 when d.TF32 is set; otherwise sgemm_128 when its 128x128 tiles
-// alone fill the device (at least one per SM), else sgemm_tiled (64x64 tiles).
+// sgemm_tf32 when d.TF32 is set, otherwise the FP32 kernel pickGemm chooses
+// (sgemm_128, sgemm_128x64 or sgemm_tiled).
 func (d *Device) Gemm(g GemmArgs, a, b, c *DeviceTensor) error {
-	name := "sgemm_tiled"
-	threads := 256
 	if d.TF32 {
-		name, threads = "sgemm_tf32", 128
-	} else if tiles := ((g.M + 127) / 128) * ((g.N + 127) / 128) * max(g.Batch, 1); tiles >= d.Info.SMs && g.K >= 64 {
-		name = "sgemm_128"
+		k, _ := gemmByName("sgemm_tf32")
+		return d.gemm(k, g, a, b, c)
 	}
-	return d.gemm(name, threads, g, a, b, c)
+	return d.gemm(pickGemm(g.M, g.N, g.K, g.Batch, d.Info.SMs), g, a, b, c)
 }
 
-// GemmWith runs g with a named kernel ("sgemm_tiled", "sgemm_128" or "sgemm_tf32").
+// GemmWith runs g with a named kernel ("sgemm_tiled", "sgemm_128",
+// "sgemm_128x64" or "sgemm_tf32").
 func (d *Device) GemmWith(kernel string, g GemmArgs, a, b, c *DeviceTensor) error {
-	switch kernel {
-	case "sgemm_tiled", "sgemm_128":
-		return d.gemm(kernel, 256, g, a, b, c)
-	case "sgemm_tf32":
-		return d.gemm(kernel, 128, g, a, b, c)
+	k, ok := gemmByName(kernel)
+	if !ok {
+		return fmt.Errorf("kernels: unknown GEMM kernel %q", kernel)
 	}
-	return fmt.Errorf("kernels: unknown GEMM kernel %q", kernel)
+	return d.gemm(k, g, a, b, c)
 }
 
-func (d *Device) gemm(name string, threads int, g GemmArgs, a, b, c *DeviceTensor) error {
+func (d *Device) gemm(k gemmKernel, g GemmArgs, a, b, c *DeviceTensor) error {
 	batch := max(g.Batch, 1)
 	ar, ac := g.M, g.K
 	if g.TransA {
@@ -355,12 +351,8 @@ func (d *Device) gemm(name string, threads int, g GemmArgs, a, b, c *DeviceTenso
 			panic(fmt.Sprintf("kernels: Gemm epilogue bias %v for N = %d", bias.shape, g.N))
 		}
 	}
-	tile := 64
-	if name == "sgemm_128" {
-		tile = 128
-	}
-	grid := [3]int{(g.N + tile - 1) / tile, (g.M + tile - 1) / tile, batch}
-	return d.launch(name, grid, [3]int{threads, 1, 1}, 0,
+	grid := [3]int{(g.N + k.tn - 1) / k.tn, (g.M + k.tm - 1) / k.tm, batch}
+	return d.launch(k.name, grid, [3]int{k.threads, 1, 1}, 0,
 		new(kargs).i(b2i(g.TransA)).i(b2i(g.TransB)).i(g.M).i(g.N).i(g.K).f(g.Alpha).
 			p(a).i(max(g.Lda, 1)).i64(g.StrideA).p(b).i(max(g.Ldb, 1)).i64(g.StrideB).
 			f(g.Beta).p(c).i(max(g.Ldc, 1)).i64(g.StrideC).p(bias).i(int(act)).f(actp))

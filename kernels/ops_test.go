@@ -73,7 +73,7 @@ func TestPTXCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kern := regexp.MustCompile(`extern "C" __global__ void(?:\s+__launch_bounds__\(\d+\))?\s+(\w+)\s*\(`)
+	kern := regexp.MustCompile(`extern "C" __global__ void(?:\s+__launch_bounds__\(\d+(?:,\s*\d+)?\))?\s+(\w+)\s*\(`)
 	entry := regexp.MustCompile(`\.entry\s+(\w+)\(`)
 	nsrc := 0
 	for _, e := range srcs {
@@ -137,5 +137,32 @@ func TestPtxEntriesParser(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "ew_fill,sgemm_tiled" {
 		t.Fatalf("entries %v, want [ew_fill sgemm_tiled]", got)
+	}
+}
+
+// TestPickGemm pins the kernel choice for the model's products on an H100
+// (132 SMs): small node-row products stay on the 64x64 kernel, the readout
+// goes to the 128x64 tile (384 blocks fill 132 SMs three deep), large square
+// products to the 128x128 tile.
+func TestPickGemm(t *testing.T) {
+	cases := []struct {
+		m, n, k, batch int
+		want           string
+	}{
+		{2048, 192, 64, 1, "sgemm_tiled"},    // q, k, v projection
+		{2048, 64, 128, 1, "sgemm_tiled"},    // feed-forward out
+		{2048, 144, 144, 1, "sgemm_tiled"},   // DiGCN, NB201
+		{2048, 1536, 768, 1, "sgemm_128x64"}, // readout 0
+		{2048, 1536, 1536, 1, "sgemm_128x64"},
+		{1536, 1536, 2048, 1, "sgemm_128x64"}, // readout weight gradient
+		{2048, 7, 1536, 1, "sgemm_tiled"},
+		{4096, 4096, 4096, 1, "sgemm_128"},
+		{8, 8, 8, 2048, "sgemm_tiled"}, // attention scores (short k)
+		{100, 100, 10, 1, "sgemm_tiled"},
+	}
+	for _, c := range cases {
+		if got := pickGemm(c.m, c.n, c.k, c.batch, 132).name; got != c.want {
+			t.Errorf("%dx%dx%d batch %d: %s, want %s", c.m, c.n, c.k, c.batch, got, c.want)
+		}
 	}
 }

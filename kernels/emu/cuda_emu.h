@@ -38,7 +38,7 @@ alignas(16) inline float dyn_shared[1 << 16];
 #define __device__
 #define __forceinline__ inline
 #define __restrict__ __restrict
-#define __launch_bounds__(n)
+#define __launch_bounds__(...)
 #define __shared__ static
 #define __align__(n) __attribute__((aligned(n)))
 struct alignas(16) float4 {

@@ -282,6 +282,12 @@ static void test_gemm() {
                     ldc, sC, (const float*)nullptr, -1, 0.f);
         snprintf(name, sizeof name, "sgemm_128 %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
         check(name, C3, w, 1e-5, 1e-5);
+        V C4 = C0;
+        emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 127) / 128), (unsigned)batch}, dim3{128}, 0,
+                    sgemm_128x64, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C4.data(),
+                    ldc, sC, (const float*)nullptr, -1, 0.f);
+        snprintf(name, sizeof name, "sgemm_128x64 %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
+        check(name, C4, w, 1e-5, 1e-5);
       }
   // beta = 0 must not read C.
   int m = 5, n = 6, k = 7;
@@ -315,6 +321,10 @@ static void test_gemm() {
     emu::launch(dim3{2, 1, 1}, dim3{256}, 0, sgemm_128, 0, 0, m, n, k, 0.5f, A.data(), k, 0ll, B.data(), n, 0ll, 0.25f,
                 C2.data(), n, 0ll, bias.data(), 12, 0.7f);
     check("sgemm_128 bias+ELU epilogue", C2, w, 1e-5, 1e-5);
+    V C5 = C0;
+    emu::launch(dim3{3, 1, 1}, dim3{128}, 0, sgemm_128x64, 0, 0, m, n, k, 0.5f, A.data(), k, 0ll, B.data(), n, 0ll, 0.25f,
+                C5.data(), n, 0ll, bias.data(), 12, 0.7f);
+    check("sgemm_128x64 bias+ELU epilogue", C5, w, 1e-5, 1e-5);
     emu::launch(dim3{3, 2, 1}, dim3{128}, 0, sgemm_tf32, 0, 0, m, n, k, 0.5f, A.data(), k, 0ll, B.data(), n, 0ll, 0.25f,
                 C3.data(), n, 0ll, bias.data(), 12, 0.7f);
     check("sgemm_tf32 bias+ELU epilogue", C3, w, 4e-3 * k, 1e-3);
