@@ -41,8 +41,9 @@
 //   - reductions along the last axis and along a middle axis, softmax and
 //     log-softmax with backward (reduce.cu); layer norm forward and backward
 //     (layernorm.cu);
-//   - GEMM: tiled shared-memory FP32 SGEMM and a TF32 tensor-core variant
-//     (mma.sync.m16n8k8), both batched with strides (gemm.cu);
+//   - GEMM: FP32 64x64 and 128x128 / 128x64 (double-buffered) SGEMMs and a
+//     TF32 tensor-core variant (mma.sync.m16n8k8), all batched with strides
+//     and with a fused bias + activation epilogue (gemm.cu);
 //   - the DiGCN node mixing Â·H / Âᵀₙ·H for a batch of graphs over one small
 //     adjacency, and its ReLU/average epilogue (graphconv.cu);
 //   - fused masked multi-head attention for graphs of N <= 32 nodes, one block
@@ -66,33 +67,15 @@
 // speed comes from keeping tensors on the device (DeviceTensor and the
 // launchers on *Device).
 //
-// # Device-resident model runner (plan; not implemented or validated yet)
+// # Device-resident models and CUDA graphs
 //
-// `--device cuda` for training and guided sampling needs the score network and
-// the predictor to run with all weights, activations, gradients and optimiser
-// state in DeviceTensors, not through the host-slice Backend. The plan:
-//
-//  1. Weights: one flat DeviceTensor holding every parameter (the order of
-//     Module.Params), with per-parameter views (DeviceTensor.Rows / Reshape);
-//     the same layout for gradients, Adam moments and the EMA shadow, so a
-//     whole optimiser step is one AdamEMA launch.
-//  2. Forward/backward: a small explicit "program" per model (a list of layer
-//     records built once from the gnn module tree) whose forward calls the
-//     launchers (Linear = Gemm + BiasAct, LayerNorm, Attention, GraphAdj2,
-//     DiGCNCombine, ...) into preallocated activation buffers and whose
-//     backward calls the matching *Backward launchers in reverse order,
-//     accumulating into the flat gradient buffer. No autograd tape on the
-//     device: the two models are fixed stacks, so hand-written backward order
-//     is simpler and avoids per-op host bookkeeping.
-//  3. Sampling: the PC loop calls the score program, LangevinCorrector and
-//     SDEPredictor with (seed, step) Philox offsets, so no noise is uploaded;
-//     guidance adds the predictor program's input gradient. With fixed shapes
-//     the whole timestep is a fixed launch sequence: capture it once as a CUDA
-//     graph (cuStreamBeginCapture/cuGraphLaunch, not wrapped by
-//     gorgonia.org/cu v0.9.6; needs a small cgo shim) to cut launch overhead.
-//  4. Validation (needs a GPU): one training step and one guided PC step
-//     against the CPU path with the same weights, inputs and seed; the CPU
-//     path must then draw its noise from NormalsRef to match.
+// Package nag/gpu builds the models on these launchers: parameters,
+// gradients, Adam moments and the EMA shadow in one ParamSet (one AdamEMA
+// launch per step), an explicit forward into preallocated buffers and a
+// hand-written backward (no device tape), checked against the CPU models on
+// a GPU. Capture records a fixed launch sequence (an eval forward) as a CUDA
+// graph through a small cgo shim over the driver API (stream capture is not
+// wrapped by gorgonia.org/cu v0.9.6); Graph.Launch replays it.
 package kernels
 
 //go:generate bash gen_ptx.sh

@@ -11,6 +11,7 @@ import (
 	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/mbv3"
 	"github.com/nagml/nag/nag/ofa"
+	"github.com/nagml/nag/sde"
 )
 
 // runMBV3TrainScore trains the CATE score network on the OFA MobileNetV3
@@ -31,6 +32,7 @@ func runMBV3TrainScore(e *env, args []string) error {
 	resume := fs.String("resume", "", "resume from this checkpoint")
 	export := fs.String("export-from", "", "instead of training, write a compact sampling checkpoint (EMA weights, no optimiser state) of this training checkpoint to --out")
 	out := fs.String("out", "", "output checkpoint (required)")
+	device := addDeviceFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,10 +57,20 @@ func runMBV3TrainScore(e *env, args []string) error {
 	if *archs == "" && *uniform < 1 {
 		return usageError("--uniform %d must be positive", *uniform)
 	}
+	dv, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	topt := diffusion.TrainOptions{Out: *out, CkptEvery: *every, Seed: *seed,
+		Resume: *resume, Log: e.stdout, Progress: e.stderr, ProgressInterval: 10 * time.Second}
+	if dv != nil {
+		defer dv.Close()
+		fmt.Fprintf(e.stdout, "device: %s\n", dv.Name())
+		topt.Accel = dv.Trainer(*seed)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := mbv3.Train(ctx, spec, *mask, *preset, *sigmaMax, *iters, *batch, diffusion.TrainOptions{Out: *out, CkptEvery: *every, Seed: *seed,
-		Resume: *resume, Log: e.stdout, Progress: e.stderr, ProgressInterval: 10 * time.Second})
+	res, err := mbv3.Train(ctx, spec, *mask, *preset, *sigmaMax, *iters, *batch, topt)
 	if err != nil {
 		return err
 	}
@@ -79,6 +91,7 @@ func runMBV3Sample(e *env, args []string) error {
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	outArchs := fs.String("out", "", "write the valid generated strings here (one per line)")
 	outMD := fs.String("out-md", "", "write the report (Markdown) here")
+	device := addDeviceFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -86,10 +99,22 @@ func runMBV3Sample(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var devScore sde.ScoreFn
+	dv, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	if dv != nil {
+		defer dv.Close()
+		sc := dv.Scorer(m.Net, m.Space.Mask)
+		defer sc.Free()
+		devScore = sc.ScoreFn()
+		fmt.Fprintf(e.stderr, "device: %s\n", dv.Name())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	t0 := time.Now()
-	res, err := m.Sample(ctx, diffusion.SampleOptions{N: *n, Batch: *batch, Steps: *steps, Seed: *seed})
+	res, err := m.Sample(ctx, diffusion.SampleOptions{N: *n, Batch: *batch, Steps: *steps, Seed: *seed, Score: devScore})
 	if err != nil {
 		return err
 	}

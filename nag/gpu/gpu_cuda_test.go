@@ -87,6 +87,30 @@ func nearMost(t testing.TB, what string, got, want []float32, atol, rtol, loose,
 	}
 }
 
+// mbv3Config turns an NB201-shaped config into the OFA layout (stage-wise
+// positions, 4 layers per stage).
+func mbv3Config(c gnn.CATEConfig) gnn.CATEConfig {
+	c.PosEnc, c.StageLen = "stagewise", 4
+	return c
+}
+
+// maskFor returns the NB201 mask for 8 nodes, else a stage mask (layer i
+// attends to the layers of its own stage of 4) like the OFA space's.
+func maskFor(c gnn.CATEConfig) *tensor.Tensor {
+	if c.Nodes == 8 {
+		return nb201Mask()
+	}
+	m := tensor.Zeros(c.Nodes, c.Nodes)
+	for i := 0; i < c.Nodes; i++ {
+		for j := 0; j < c.Nodes; j++ {
+			if i/4 == j/4 {
+				m.Data()[i*c.Nodes+j] = 1
+			}
+		}
+	}
+	return m
+}
+
 // nb201Mask is the default NB201 attention mask (reference topology, raw).
 func nb201Mask() *tensor.Tensor {
 	a := nb201.GraphConfig{}.AttentionMask()
@@ -120,6 +144,7 @@ func TestScoreMatchesCPU(t *testing.T) {
 	}{
 		{"small_b37", gnn.SmallCATEConfig(8, 7), 37},
 		{"paper_b256", gnn.PaperCATEConfig(8, 7), 256},
+		{"mbv3_paper_b64", mbv3Config(gnn.PaperCATEConfig(20, 9)), 64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := tensor.NewRNG(1)
@@ -132,11 +157,11 @@ func TestScoreMatchesCPU(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Free()
-			mask := nb201Mask()
+			mask := maskFor(tc.cfg)
 			if err := m.SetMask(mask); err != nil {
 				t.Fatal(err)
 			}
-			x, sig := randX(rng, tc.b, 8, 7), sigmas(rng, tc.b)
+			x, sig := randX(rng, tc.b, tc.cfg.Nodes, tc.cfg.Vocab), sigmas(rng, tc.b)
 			got := make([]float32, x.Len())
 			if err := m.Score(x.Data(), sig, got); err != nil {
 				t.Fatal(err)
@@ -272,6 +297,7 @@ func TestTrainStepMatchesCPU(t *testing.T) {
 	}{
 		{"small_b32", gnn.SmallCATEConfig(8, 7), 32},
 		{"paper_b64", gnn.PaperCATEConfig(8, 7), 64},
+		{"mbv3_small_b32", mbv3Config(gnn.SmallCATEConfig(20, 9)), 32},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
@@ -288,17 +314,17 @@ func TestTrainStepMatchesCPU(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Free()
-			mask := nb201Mask()
+			mask := maskFor(cfg)
 			if err := m.SetMask(mask); err != nil {
 				t.Fatal(err)
 			}
 			s := sde.DefaultVE()
-			x0 := tensor.RandN(rng, tc.b, 8, 7)
+			x0 := tensor.RandN(rng, tc.b, cfg.Nodes, cfg.Vocab)
 			ts := make([]float64, tc.b)
 			for i := range ts {
 				ts[i] = sde.TrainEps + (1-sde.TrainEps)*rng.Float64()
 			}
-			z := tensor.RandN(rng, tc.b, 8, 7)
+			z := tensor.RandN(rng, tc.b, cfg.Nodes, cfg.Vocab)
 			loss, norm, err := m.LossAndGrad(prepare(s, x0, ts, z), 7, 0)
 			if err != nil {
 				t.Fatal(err)
