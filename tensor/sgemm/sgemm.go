@@ -282,7 +282,11 @@ type workspace struct {
 	a    [][]float32 // packed A block, one per worker
 	tmp  [][]float32 // one edge tile of C, one per worker
 	next atomic.Int64
-	wg   sync.WaitGroup
+	// nextTask and packed serve phaseRound: compute tasks handed out, and
+	// B panels packed so far (a worker computes only once all are packed).
+	nextTask atomic.Int64
+	packed   atomic.Int64
+	wg       sync.WaitGroup
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -355,22 +359,28 @@ func (p *problem) run(ws *workspace, workers int) {
 			p.last = p.pc+p.kb == p.k
 			p.packedB = ws.b[:p.kb*p.bPanels*nr]
 			p.roundChunks = ceilDiv(p.bPanels, p.nPanelsChunk)
-			p.parallel(ws, workers, phasePackB)
-			p.parallel(ws, workers, phaseCompute)
+			p.parallel(ws, workers, phaseRound)
 		}
 	}
 }
 
-// Phases of one (N block, K block) round.
+// Phases of one (N block, K block) round. phaseRound does both in one
+// parallel region: each worker packs B panel groups until none are left,
+// waits (spinning) until every group is packed, then takes compute tasks.
+// One goroutine hand-off per round instead of two matters on small
+// products, where waking the other core costs tens of microseconds.
 const (
 	phasePackB   = iota // pack B panels, shared out in groups
 	phaseCompute        // (M block, N chunk) tasks
+	phaseRound          // phasePackB, a barrier, then phaseCompute
 )
 
 // parallel runs one phase on workers goroutines (the caller being worker
 // 0), handing out work through ws.next.
 func (p *problem) parallel(ws *workspace, workers, phase int) {
 	ws.next.Store(0)
+	ws.nextTask.Store(0)
+	ws.packed.Store(0)
 	if workers > 1 {
 		ws.wg.Add(workers - 1)
 		for w := 1; w < workers; w++ {
@@ -388,24 +398,36 @@ func (p *problem) worker(ws *workspace, w, phase int) {
 
 func (p *problem) phase(ws *workspace, w, phase int) {
 	mr, nr, kb := p.kern.mr, p.kern.nr, p.kb
-	if phase == phasePackB {
+	if phase == phasePackB || phase == phaseRound {
 		const group = 8
 		for {
 			lo := (int(ws.next.Add(1)) - 1) * group
 			if lo >= p.bPanels {
-				return
+				break
 			}
-			for jp := lo; jp < min(lo+group, p.bPanels); jp++ {
+			hi := min(lo+group, p.bPanels)
+			for jp := lo; jp < hi; jp++ {
 				j0 := p.jc + jp*nr
 				p.packB(p.packedB[jp*kb*nr:(jp+1)*kb*nr], p.pc, kb, j0, min(nr, p.n-j0))
 			}
+			ws.packed.Add(int64(hi - lo))
 		}
+		if phase == phasePackB {
+			return
+		}
+		for ws.packed.Load() < int64(p.bPanels) {
+			runtime.Gosched()
+		}
+	}
+	counter := &ws.next
+	if phase == phaseRound {
+		counter = &ws.nextTask
 	}
 	bufA := ws.a[w]
 	packedFor := -1
 	tasks := p.mBlocks * p.roundChunks
 	for {
-		t := int(ws.next.Add(1)) - 1
+		t := int(counter.Add(1)) - 1
 		if t >= tasks {
 			return
 		}
