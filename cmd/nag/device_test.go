@@ -14,6 +14,9 @@ func TestDeviceFlagWithoutCUDA(t *testing.T) {
 		{"sample", "--device", "cuda", "--n", "1", "--steps", "1"},
 		{"bench", "--device", "cuda"},
 		{"train-score", "--device", "cuda", "--out", t.TempDir() + "/x.ckpt", "--iters", "1"},
+		{"mbv3-train-score", "--device", "cuda", "--uniform", "10", "--iters", "1", "--out", t.TempDir() + "/m.ckpt"},
+		{"mbv3-sample", "--device", "cuda", "--n", "1", "--steps", "1"},
+		{"generate", "--device", "cuda", "--n", "1", "--steps", "1"},
 	} {
 		code, _, stderr := runArgs(args...)
 		if code == 0 || !strings.Contains(stderr, "built without CUDA support") || !strings.Contains(stderr, "-tags cuda") {
