@@ -263,7 +263,7 @@ func PlotCurves(path string, recs []*Record, task, search, note string) error {
 	p.Legend.Top, p.Legend.Left = false, false
 	lo := math.Inf(1)
 	for i, c := range cs {
-		col := plotutil.Color(i)
+		col := methodColor(c.Method, i)
 		r, g, b, _ := col.RGBA()
 		band := make(plotter.XYs, 0, 2*len(c.Mean))
 		line := make(plotter.XYs, len(c.Mean))
@@ -320,4 +320,16 @@ func PlotCurves(path string, recs []*Record, task, search, note string) error {
 		return fmt.Errorf("plot: save %s: %w", path, err)
 	}
 	return nil
+}
+
+// methodColor gives DiffusionNAG a black curve and the others the plotutil
+// palette without its sixth colour (a brick red hard to tell from the first).
+func methodColor(method string, i int) color.Color {
+	if method == "diffusionnag" {
+		return color.NRGBA{A: 255}
+	}
+	if i >= 5 {
+		i++
+	}
+	return plotutil.Color(i)
 }
