@@ -26,12 +26,15 @@ func runBench(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *device != "cpu" {
-		dv, err := openDevice(*device)
-		if err != nil {
-			return err
-		}
+	dv, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	if dv != nil {
 		defer dv.Close()
+		if *only != "" || *profile != "" || *warm != 1 {
+			fmt.Fprintln(e.stderr, "nag bench: -only, -cpuprofile and -warmup apply to the CPU benchmark; --device cuda times all device workloads after one warm-up")
+		}
 		r, err := dv.Bench(*config, *batch, *reps, *seed, *fullRun)
 		if err != nil {
 			return err
