@@ -18,6 +18,9 @@ import (
 	"github.com/nagml/nag/nag/bo"
 	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/evaluate"
+	"github.com/nagml/nag/nag/mbv3"
+	"github.com/nagml/nag/nag/nb201"
+	"github.com/nagml/nag/nag/ofa"
 	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/nag/progress"
 )
@@ -29,9 +32,11 @@ func runBO(e *env, args []string) error {
 	if len(args) > 0 && args[0] == "report" {
 		return runBOReport(e, args[1:])
 	}
-	fs := newFlags(e, "bo", "--method diffusionnag|bananas|rea|random|ls|gnn-mutation[,...] --task c10|c100|in16 --budget 100 --seeds 0-9 --out DIR\n       nag bo report DIR")
+	fs := newFlags(e, "bo", "[--space nb201|mbv3] --method diffusionnag|bananas|rea|random|ls|gnn-mutation[,...] --task c10|c100|in16 --budget 100 --seeds 0-9 --out DIR\n       nag bo report DIR")
+	space := fs.String("space", "nb201", "search space: nb201 (NAS-Bench-201 table) or mbv3 (OFA MobileNetV3; ImageNet-1K top-1 estimated by OFA's accuracy predictor at r = 224: a surrogate benchmark)")
+	ofaDir := fs.String("ofa-dir", mbv3.DefaultDir(), "with --space mbv3: folder with ofa_acc_predictor_w12.safetensors (default $NAG_DATA/ofa-mbv3)")
 	methods := fs.String("method", "", "search method(s), comma separated: "+strings.Join(bo.MethodNames, ", ")+" (required)")
-	task := fs.String("task", "c10", "NB201 task: c10, c100 or in16")
+	task := fs.String("task", "c10", "NB201 task: c10, c100 or in16 (with --space mbv3 the task is in1k)")
 	search := fs.String("search", "", "search signal: valid (c10 only, default there), valid12 (12-epoch validation) or test (default for c100/in16, which have no 200-epoch validation column)")
 	budget := fs.Int("budget", 100, "evaluations per run")
 	batch := fs.Int("batch", 5, "architectures evaluated per round")
@@ -39,7 +44,7 @@ func runBO(e *env, args []string) error {
 	out := fs.String("out", "", "output directory for the JSON run records (required)")
 	force := fs.Bool("force", false, "rerun seeds whose record already exists (default: skip them)")
 	bench := fs.String("bench", envOr(bench201.EnvPath, boDefaultNB201()), "NB201 table nb201.csv.gz (default $"+bench201.EnvPath+")")
-	scoreNet := fs.String("scorenet", envOr(envScoreNet, ""), "score-network checkpoint for diffusionnag (default $"+envScoreNet+", else the embedded NB201 one)")
+	scoreNet := fs.String("scorenet", envOr(envScoreNet, ""), "score-network checkpoint for diffusionnag (default $"+envScoreNet+", else the embedded one of the space)")
 	d := bo.DefaultMethodOptions()
 	acq := fs.String("acq", d.Acq.String(), "acquisition of the BO methods: ei, ucb, ucb:BETA or its")
 	nInit := fs.Int("n-init", d.Init, "initial random evaluations (BO methods, local search)")
@@ -70,9 +75,21 @@ func runBO(e *env, args []string) error {
 	if err != nil {
 		return usageError("--seeds: %v", err)
 	}
-	t, err := bo.NB201Task(*task, *search)
-	if err != nil {
-		return usageError("%v", err)
+	if *space != "nb201" && *space != "mbv3" {
+		return usageError("--space %q: want nb201 or mbv3", *space)
+	}
+	var t bo.Task
+	if *space == "nb201" {
+		if t, err = bo.NB201Task(*task, *search); err != nil {
+			return usageError("%v", err)
+		}
+	} else {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if set["task"] || set["search"] || set["bench"] {
+			return usageError("--task, --search and --bench are for --space nb201; --space mbv3 searches in1k (OFA's predictor at r = 224)")
+		}
+		t = bo.MBV3Task()
 	}
 	a, err := bo.ParseAcquisition(*acq)
 	if err != nil {
@@ -84,12 +101,63 @@ func runBO(e *env, args []string) error {
 			return usageError("--method %q: want one of %s", m, strings.Join(bo.MethodNames, ", "))
 		}
 	}
-	var ev bo.Evaluator
+	opts := d
+	opts.Acq, opts.Init, opts.Steps, opts.Scale, opts.Ratio = a, *nInit, *steps, *scale, *ratio
+	opts.GNN.Members = *members
+	switch *decode {
+	case bo.DecodeProject, bo.DecodeArgmax, bo.DecodeThreshold:
+		opts.Decode = *decode
+	default:
+		return usageError("--decode %q: want project, argmax or threshold", *decode)
+	}
+	if *warm != "" && *space != "nb201" {
+		return usageError("--warm-start: the meta-trained predictor is an NB201 model")
+	}
+	switch *warm {
+	case "":
+	case "embedded":
+		if opts.WarmStart, err = predictor.LoadBytes(assets.PredictorNB201Bytes()); err != nil {
+			return fmt.Errorf("embedded predictor: %w", err)
+		}
+	default:
+		if opts.WarmStart, err = predictor.Load(*warm); err != nil {
+			return err
+		}
+	}
+	r := boRun{e: e, names: names, seeds: seedList, opts: opts, out: *out, force: *force, pool: *pool,
+		budget: *budget, batch: *batch, conc: *conc, retries: *retries}
+	command := func() *evaluate.Command {
+		return &evaluate.Command{Cmd: *evalCmd, Concurrency: *conc, Retries: *retries, Timeout: *timeout}
+	}
+	cmdTask := func(t bo.Task) bo.Task {
+		return bo.Task{Name: t.Name, Search: "command", Test: "command",
+			Note: fmt.Sprintf("evaluated by the external command %q; its accuracy is searched on and reported", *evalCmd)}
+	}
+	if *space == "mbv3" {
+		var ev bo.Evaluator[ofa.Arch]
+		if *evalCmd != "" {
+			ev, t = bo.Shared[ofa.Arch]{E: command()}, cmdTask(t)
+		} else {
+			p, err := mbv3.LoadAccPredictor(filepath.Join(*ofaDir, mbv3.PredictorFile))
+			if err != nil {
+				return err
+			}
+			ev = bo.Shared[ofa.Arch]{E: mbv3.NewOracle(p)}
+		}
+		if contains(names, "diffusionnag") {
+			m, err := mbv3.LoadScoreModelOrDefault(orDefault(*scoreNet))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "score network: %s (step %d, %s weights)\n", orDefault(*scoreNet), m.Step, m.Weights)
+			r.opts.Model = m
+		}
+		return runBOSpace[ofa.Arch](r, bo.MBV3Space{}, ev, t, 0, 0)
+	}
+	var ev bo.Evaluator[nb201.Arch]
 	var optS, optT float64
 	if *evalCmd != "" {
-		ev = bo.Shared{E: &evaluate.Command{Cmd: *evalCmd, Concurrency: *conc, Retries: *retries, Timeout: *timeout}}
-		t = bo.Task{Name: t.Name, Search: "command", Test: "command",
-			Note: fmt.Sprintf("evaluated by the external command %q; its accuracy is searched on and reported", *evalCmd)}
+		ev, t = bo.Shared[nb201.Arch]{E: command()}, cmdTask(t)
 	} else {
 		if *bench == "" {
 			return usageError("--bench is required (or set $%s)", bench201.EnvPath)
@@ -104,26 +172,6 @@ func runBO(e *env, args []string) error {
 		}
 		ev = te
 		optS, optT = te.Optima()
-	}
-	opts := d
-	opts.Acq, opts.Init, opts.Steps, opts.Scale, opts.Ratio = a, *nInit, *steps, *scale, *ratio
-	opts.GNN.Members = *members
-	switch *decode {
-	case bo.DecodeProject, bo.DecodeArgmax, bo.DecodeThreshold:
-		opts.Decode = *decode
-	default:
-		return usageError("--decode %q: want project, argmax or threshold", *decode)
-	}
-	switch *warm {
-	case "":
-	case "embedded":
-		if opts.WarmStart, err = predictor.LoadBytes(assets.PredictorNB201Bytes()); err != nil {
-			return fmt.Errorf("embedded predictor: %w", err)
-		}
-	default:
-		if opts.WarmStart, err = predictor.Load(*warm); err != nil {
-			return err
-		}
 	}
 	if contains(names, "diffusionnag") {
 		var m *diffusion.Model
@@ -142,41 +190,67 @@ func runBO(e *env, args []string) error {
 			}
 			fmt.Fprintf(e.stderr, "score network: %s (step %d, %s weights)\n", *scoreNet, m.Step, m.Weights)
 		}
-		opts.Model = m
+		r.opts.Model = m
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	return runBOSpace[nb201.Arch](r, bo.NB201Space{}, ev, t, optS, optT)
+}
+
+// orDefault maps an empty checkpoint flag to "default" (the embedded one).
+func orDefault(path string) string {
+	if path == "" {
+		return "default"
+	}
+	return path
+}
+
+// boRun holds the parsed settings of nag bo shared by every space.
+type boRun struct {
+	e                                  *env
+	names                              []string
+	seeds                              []uint64
+	opts                               bo.MethodOptions
+	out                                string
+	force                              bool
+	pool, budget, batch, conc, retries int
+}
+
+// runBOSpace runs every method and seed of r in space sp, writing one record
+// per run (existing records are skipped unless r.force).
+func runBOSpace[A bo.Arch](r boRun, sp bo.Space[A], ev bo.Evaluator[A], t bo.Task, optS, optT float64) error {
+	e := r.e
+	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	fmt.Fprintf(e.stderr, "task %s: %s\n", t.Name, t.Note)
-	total := len(names) * len(seedList)
+	total := len(r.names) * len(r.seeds)
 	k := 0
-	for _, name := range names {
-		mo := opts
-		if *pool > 0 {
-			mo.Pool = *pool
+	for _, name := range r.names {
+		mo := r.opts
+		if r.pool > 0 {
+			mo.Pool = r.pool
 		} else if name == "diffusionnag" {
 			mo.Pool = 128
 		}
-		for _, seed := range seedList {
+		for _, seed := range r.seeds {
 			k++
-			path := filepath.Join(*out, bo.RecordFileName(name, t.Name+searchSuffix(t), seed))
-			if _, err := os.Stat(path); err == nil && !*force {
+			path := filepath.Join(r.out, bo.RecordFileName(name, t.Name+searchSuffix(t), seed))
+			if _, err := os.Stat(path); err == nil && !r.force {
 				fmt.Fprintf(e.stderr, "[%d/%d] %s seed %d: %s exists, skipped\n", k, total, name, seed, path)
 				continue
 			}
-			m, settings, err := bo.NewMethod(name, mo, seed)
+			m, settings, err := bo.NewMethod(sp, name, mo, seed)
 			if err != nil {
 				return usageError("%v", err)
 			}
-			bar := progress.New(e.stderr, fmt.Sprintf("[%d/%d] %s %s seed %d", k, total, name, t.Name, seed), *budget, 0, progress.Options{})
-			cfg := bo.Config{Budget: *budget, Batch: *batch, Seed: seed, Concurrency: *conc, Retries: *retries,
+			bar := progress.New(e.stderr, fmt.Sprintf("[%d/%d] %s %s seed %d", k, total, name, t.Name, seed), r.budget, 0, progress.Options{})
+			cfg := bo.Config{Budget: r.budget, Batch: r.batch, Seed: seed, Concurrency: r.conc, Retries: r.retries,
 				OptimumSearch: optS, OptimumTest: optT, Settings: settings,
-				Progress: func(done int, r *bo.Record) {
-					bar.Update(done, "best_value", float64(r.IncumbentVal), "incumbent_test", float64(r.IncumbentTest))
+				Progress: func(done int, rec *bo.Record) {
+					bar.Update(done, "best_value", float64(rec.IncumbentVal), "incumbent_test", float64(rec.IncumbentTest))
 				}}
-			rec, err := bo.Run(ctx, m, ev, t, cfg)
+			rec, err := bo.Run(ctx, sp, m, ev, t, cfg)
 			if err != nil {
 				bar.Finish(len(rec.Evals))
 				return fmt.Errorf("%s seed %d: %w", name, seed, err)
@@ -194,6 +268,9 @@ func runBO(e *env, args []string) error {
 func searchSuffix(t bo.Task) string {
 	if t.Search == "command" {
 		return "-cmd"
+	}
+	if t.Search == bo.MBV3Task().Search {
+		return ""
 	}
 	def, _ := bo.NB201Task(t.Name, "")
 	if t.Search == def.Search {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nagml/nag/internal/shareddata"
 )
 
 func runBOArgs(args ...string) (code int, stdout, stderr string) {
@@ -34,6 +36,9 @@ func TestBOUsageErrors(t *testing.T) {
 		{"--method", "random", "--task", "c100", "--search", "valid", "--out", "x"}, // no 200-epoch valid column
 		{"--method", "random", "--seeds", "5-1", "--out", "x"},
 		{"--method", "bananas", "--acq", "pi", "--out", "x"},
+		{"--space", "darts", "--method", "random", "--out", "x"},
+		{"--space", "mbv3", "--method", "random", "--task", "c100", "--out", "x"},                 // in1k only
+		{"--space", "mbv3", "--method", "gnn-mutation", "--warm-start", "embedded", "--out", "x"}, // NB201 predictor
 	} {
 		if code, _, stderr := runBOArgs(args...); code != 2 {
 			t.Errorf("nag bo %v: exit %d (want 2), stderr %q", args, code, stderr)
@@ -79,5 +84,29 @@ func TestBORunAndReport(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "curves-in16-in16_valid_12ep.png")); err != nil {
 		t.Errorf("plot not written: %v", err)
+	}
+}
+
+// A short BO run in the MobileNetV3 space with OFA's predictor as the oracle
+// writes a record that says which space and which surrogate it used.
+func TestBOMBV3Run(t *testing.T) {
+	dir := shareddata.Root(t)
+	out := t.TempDir()
+	code, _, stderr := runBOArgs("--space", "mbv3", "--ofa-dir", filepath.Join(dir, "ofa-mbv3"), "--method", "rea",
+		"--budget", "12", "--batch", "4", "--seeds", "1", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "SURROGATE") {
+		t.Errorf("the run does not say that its benchmark is a surrogate: %s", stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "rea-in1k-seed1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"space": "mbv3"`, `"name": "in1k"`, "ofa_pred_top1_r224"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("record lacks %s", want)
+		}
 	}
 }

@@ -36,7 +36,8 @@ import (
 // operation rows, the largest of the five operation entries, so every sample
 // becomes a cell. The validity under the reference threshold rule is counted
 // either way (Validity).
-type DiffusionGen struct {
+type DiffusionGen[A Arch] struct {
+	Space     Space[A]         `json:"-"`
 	Model     *diffusion.Model `json:"-"`
 	Pool      int              `json:"pool"`
 	Steps     int              `json:"steps"`
@@ -56,11 +57,11 @@ const (
 )
 
 // Name implements Generator.
-func (*DiffusionGen) Name() string { return "diffusion" }
+func (*DiffusionGen[A]) Name() string { return "diffusion" }
 
 // Validity is the fraction of generated samples that decoded to a valid
 // architecture so far.
-func (g *DiffusionGen) Validity() float64 {
+func (g *DiffusionGen[A]) Validity() float64 {
 	if g.samples == 0 {
 		return math.NaN()
 	}
@@ -68,8 +69,8 @@ func (g *DiffusionGen) Validity() float64 {
 }
 
 // Generate implements Generator.
-func (g *DiffusionGen) Generate(ctx context.Context, req GenRequest, rng *tensor.RNG) ([]nb201.Arch, error) {
-	ens, ok := req.Surrogate.(*GNNEnsemble)
+func (g *DiffusionGen[A]) Generate(ctx context.Context, req GenRequest[A], rng *tensor.RNG) ([]A, error) {
+	ens, ok := req.Surrogate.(*GNNEnsemble[A])
 	if !ok {
 		return nil, fmt.Errorf("diffusion generator needs the GNN ensemble surrogate, got %T", req.Surrogate)
 	}
@@ -110,7 +111,7 @@ func (g *DiffusionGen) Generate(ctx context.Context, req GenRequest, rng *tensor
 	if err != nil {
 		return nil, fmt.Errorf("guided sampling: %w", err)
 	}
-	out := make([]nb201.Arch, 0, len(res.Archs))
+	out := make([]A, 0, len(res.Archs))
 	for i := range res.Archs {
 		g.samples++
 		if res.Valid[i] {
@@ -123,14 +124,14 @@ func (g *DiffusionGen) Generate(ctx context.Context, req GenRequest, rng *tensor
 			if !res.Valid[i] {
 				continue
 			}
-			a, err := nb201.Parse(s)
+			a, err := g.Space.Parse(s)
 			if err != nil {
 				return nil, fmt.Errorf("guided sampling decoded %q: %w", s, err)
 			}
 			out = append(out, a)
 		}
 	case DecodeArgmax:
-		archs, errs, err := nb201.DecodeBatch(res.X, nb201.DecodeArgmax)
+		archs, errs, err := g.Space.DecodeArgmax(res.X)
 		if err != nil {
 			return nil, fmt.Errorf("guided sampling: %w", err)
 		}
@@ -140,7 +141,7 @@ func (g *DiffusionGen) Generate(ctx context.Context, req GenRequest, rng *tensor
 			}
 		}
 	case DecodeProject, "":
-		out = append(out, projectBatch(res.X)...)
+		out = append(out, g.Space.Project(res.X)...)
 	default:
 		return nil, fmt.Errorf("unknown decoder %q (want threshold, argmax or project)", g.Decode)
 	}

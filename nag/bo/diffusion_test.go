@@ -18,7 +18,7 @@ import (
 // the ensemble's mean and spread.
 func TestAcqGradMatchesFiniteDifferences(t *testing.T) {
 	rng := tensor.NewRNG(3)
-	ens, err := NewGNNEnsemble(GNNConfig{Members: 3, Hidden: 8, Layers: 2, Linear: 8, FirstSteps: 30, Steps: 5, LR: 1e-2}, nil, nil, rng)
+	ens, err := NewGNNEnsemble[nb201.Arch](NB201Space{}, GNNConfig{Members: 3, Hidden: 8, Layers: 2, Linear: 8, FirstSteps: 30, Steps: 5, LR: 1e-2}, nil, nil, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,14 +102,14 @@ func TestDiffusionNAGLoop(t *testing.T) {
 	o.Pool = 16
 	for _, dec := range []string{DecodeProject, DecodeThreshold} {
 		o.Decode = dec
-		m, settings, err := NewMethod("diffusionnag", o, 2)
+		m, settings, err := NewMethod[nb201.Arch](NB201Space{}, "diffusionnag", o, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if settings["generator"] == nil {
 			t.Error("settings lack the generator")
 		}
-		rec, err := Run(context.Background(), m, synthEval(), synthTask, Config{Budget: 13, Batch: 4, Seed: 2})
+		rec, err := Run(context.Background(), NB201Space{}, m, synthEval(), synthTask, Config{Budget: 13, Batch: 4, Seed: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestDiffusionNAGLoop(t *testing.T) {
 			t.Errorf("project decoding kept %g of 16 samples", st["mean_pool_size"])
 		}
 	}
-	if _, _, err := NewMethod("diffusionnag", fastOptions(), 0); err == nil {
+	if _, _, err := NewMethod[nb201.Arch](NB201Space{}, "diffusionnag", fastOptions(), 0); err == nil {
 		t.Error("diffusionnag without a score network: no error")
 	}
 }
@@ -135,7 +135,7 @@ func TestWarmStartCopiesBodyNotHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ens, err := NewGNNEnsembleWarm(GNNConfig{Members: 2, FirstSteps: 2, Steps: 1, LR: 1e-3}, warm, tensor.NewRNG(1))
+	ens, err := NewGNNEnsembleWarm[nb201.Arch](NB201Space{}, GNNConfig{Members: 2, FirstSteps: 2, Steps: 1, LR: 1e-3}, warm, tensor.NewRNG(1))
 	if err != nil {
 		t.Fatal(err)
 	}

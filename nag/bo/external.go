@@ -6,29 +6,28 @@ import (
 	"fmt"
 
 	"github.com/nagml/nag/nag/evaluate"
-	"github.com/nagml/nag/nag/nb201"
 )
 
 // BatchEvaluator is implemented by evaluators that take a whole round at
 // once and handle concurrency and retries themselves; the loop then calls
 // EvaluateBatch instead of Evaluate. errs holds one error per architecture
 // (nil on success); err is for a failure of the whole call.
-type BatchEvaluator interface {
-	Evaluator
-	EvaluateBatch(ctx context.Context, archs []nb201.Arch) (outs []Outcome, errs []error, err error)
+type BatchEvaluator[A Arch] interface {
+	Evaluator[A]
+	EvaluateBatch(ctx context.Context, archs []A) (outs []Outcome, errs []error, err error)
 }
 
 // Shared adapts an evaluate.Evaluator (NB201 table by column, or an external
 // command that trains the architecture) to the loop. The evaluator's
 // accuracy is both the search value and the reported value, since such an
 // evaluator measures one number per architecture.
-type Shared struct {
+type Shared[A Arch] struct {
 	E evaluate.Evaluator
 }
 
 // Evaluate implements Evaluator.
-func (s Shared) Evaluate(ctx context.Context, a nb201.Arch) (Outcome, error) {
-	outs, errs, err := s.EvaluateBatch(ctx, []nb201.Arch{a})
+func (s Shared[A]) Evaluate(ctx context.Context, a A) (Outcome, error) {
+	outs, errs, err := s.EvaluateBatch(ctx, []A{a})
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -36,7 +35,7 @@ func (s Shared) Evaluate(ctx context.Context, a nb201.Arch) (Outcome, error) {
 }
 
 // EvaluateBatch implements BatchEvaluator.
-func (s Shared) EvaluateBatch(ctx context.Context, archs []nb201.Arch) ([]Outcome, []error, error) {
+func (s Shared[A]) EvaluateBatch(ctx context.Context, archs []A) ([]Outcome, []error, error) {
 	strs := make([]string, len(archs))
 	for i, a := range archs {
 		strs[i] = a.String()

@@ -23,7 +23,7 @@ type MethodOptions struct {
 	Pool int
 	// MutateTop is the number of best architectures the mutation generator mutates.
 	MutateTop int
-	REA       REA
+	REA       REAConfig
 	GNN       GNNConfig
 	MLP       MLPConfig
 	// Model is the score network (diffusionnag only); Steps the PC steps per
@@ -45,27 +45,27 @@ type MethodOptions struct {
 // 20 / sample 10, DefaultGNNConfig and DefaultMLPConfig.
 func DefaultMethodOptions() MethodOptions {
 	return MethodOptions{Init: 10, Acq: Acquisition{Kind: AcqITS}, Pool: 100, MutateTop: 10,
-		REA: REA{Population: 20, Sample: 10}, GNN: DefaultGNNConfig(), MLP: DefaultMLPConfig(),
+		REA: REAConfig{Population: 20, Sample: 10}, GNN: DefaultGNNConfig(), MLP: DefaultMLPConfig(),
 		Steps: 100, Scale: 0.3, Ratio: true, Decode: DecodeProject}
 }
 
 // NewMethod builds the named method (see MethodNames) for one run; seed
 // fixes the surrogate's initialisation. It also returns the settings to store
 // in the run record.
-func NewMethod(name string, o MethodOptions, seed uint64) (Method, map[string]any, error) {
+func NewMethod[A Arch](sp Space[A], name string, o MethodOptions, seed uint64) (Method[A], map[string]any, error) {
 	settings := map[string]any{}
 	switch name {
 	case "random":
-		return RandomSearch{}, settings, nil
+		return RandomSearch[A]{Space: sp}, settings, nil
 	case "rea":
 		if o.REA.Population < 1 || o.REA.Sample < 1 || o.REA.Sample > o.REA.Population {
 			return nil, nil, fmt.Errorf("rea: population %d and sample %d must be positive with sample <= population", o.REA.Population, o.REA.Sample)
 		}
 		settings["rea"] = o.REA
-		return o.REA, settings, nil
+		return REA[A]{REAConfig: o.REA, Space: sp}, settings, nil
 	case "ls":
 		settings["n_init"] = o.Init
-		return &LocalSearch{Init: o.Init}, settings, nil
+		return &LocalSearch[A]{Init: o.Init, Space: sp}, settings, nil
 	}
 	if o.Init < 1 {
 		return nil, nil, fmt.Errorf("%s: initial design %d must be >= 1", name, o.Init)
@@ -77,13 +77,13 @@ func NewMethod(name string, o MethodOptions, seed uint64) (Method, map[string]an
 	rng := tensor.NewRNG(seed ^ 0x5eed5eed5eed)
 	switch name {
 	case "bananas":
-		s, err := NewMLPEnsemble(o.MLP)
+		s, err := NewMLPEnsemble(sp, o.MLP)
 		if err != nil {
 			return nil, nil, err
 		}
-		g := MutationGen{Top: o.MutateTop, Pool: o.Pool}
+		g := MutationGen[A]{Space: sp, Top: o.MutateTop, Pool: o.Pool}
 		settings["surrogate"], settings["generator"] = o.MLP, g
-		return &BO{Label: name, Init: o.Init, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil
+		return &BO[A]{Label: name, Init: o.Init, Space: sp, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil
 	case "gnn-mutation", "diffusionnag":
 		var ve *sde.VE
 		if o.Model != nil {
@@ -93,22 +93,22 @@ func NewMethod(name string, o MethodOptions, seed uint64) (Method, map[string]an
 			}
 			ve = v
 		}
-		var s *GNNEnsemble
+		var s *GNNEnsemble[A]
 		var err error
 		if o.WarmStart != nil {
-			s, err = NewGNNEnsembleWarm(o.GNN, o.WarmStart, rng)
+			s, err = NewGNNEnsembleWarm(sp, o.GNN, o.WarmStart, rng)
 			settings["warm_start"] = o.WarmStart.Cfg.Source
 		} else {
-			s, err = NewGNNEnsemble(o.GNN, nil, ve, rng)
+			s, err = NewGNNEnsemble(sp, o.GNN, nil, ve, rng)
 		}
 		if err != nil {
 			return nil, nil, err
 		}
 		settings["surrogate"] = o.GNN
 		if name == "gnn-mutation" {
-			g := MutationGen{Top: o.MutateTop, Pool: o.Pool}
+			g := MutationGen[A]{Space: sp, Top: o.MutateTop, Pool: o.Pool}
 			settings["generator"] = g
-			return &BO{Label: name, Init: o.Init, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil
+			return &BO[A]{Label: name, Init: o.Init, Space: sp, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil
 		}
 		if o.Model == nil {
 			return nil, nil, fmt.Errorf("diffusionnag: no score network")
@@ -116,10 +116,10 @@ func NewMethod(name string, o MethodOptions, seed uint64) (Method, map[string]an
 		if o.Steps < 1 {
 			return nil, nil, fmt.Errorf("diffusionnag: sampler steps %d must be >= 1", o.Steps)
 		}
-		g := &DiffusionGen{Model: o.Model, Pool: o.Pool, Steps: o.Steps, Scale: o.Scale, Ratio: o.Ratio, Decode: o.Decode}
+		g := &DiffusionGen[A]{Space: sp, Model: o.Model, Pool: o.Pool, Steps: o.Steps, Scale: o.Scale, Ratio: o.Ratio, Decode: o.Decode}
 		settings["generator"] = g
 		settings["score_net"] = map[string]any{"step": o.Model.Step, "weights": o.Model.Weights, "preset": o.Model.Config.Preset, "sde": o.Model.SDE.String()}
-		return &BO{Label: name, Init: o.Init, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil
+		return &BO[A]{Label: name, Init: o.Init, Space: sp, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil
 	}
 	return nil, nil, fmt.Errorf("unknown method %q (want one of %v)", name, MethodNames)
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/tensor"
 )
 
@@ -57,7 +56,9 @@ type Failure struct {
 
 // Record is the JSON result of one run.
 type Record struct {
-	Format        string         `json:"format"`
+	Format string `json:"format"`
+	// Space is the search space ("nb201" when absent: records before MobileNetV3 support).
+	Space         string         `json:"space,omitempty"`
 	Method        string         `json:"method"`
 	Task          Task           `json:"task"`
 	Seed          uint64         `json:"seed"`
@@ -93,7 +94,7 @@ func (r *Record) IncumbentCurve() []float64 {
 // been evaluated (or the space is exhausted). Proposals that repeat an
 // evaluated architecture are dropped and replaced by random unseen ones, so
 // no architecture is evaluated twice.
-func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*Record, error) {
+func Run[A Arch](ctx context.Context, sp Space[A], m Method[A], ev Evaluator[A], task Task, cfg Config) (*Record, error) {
 	if cfg.Budget < 1 || cfg.Batch < 1 {
 		return nil, fmt.Errorf("budget %d and batch %d must be positive", cfg.Budget, cfg.Batch)
 	}
@@ -108,9 +109,9 @@ func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*R
 	}
 	start, cpu0 := time.Now(), processCPU()
 	rng := tensor.NewRNG(cfg.Seed)
-	rec := &Record{Format: RecordFormat, Method: m.Name(), Task: task, Seed: cfg.Seed, Budget: cfg.Budget, Batch: cfg.Batch,
+	rec := &Record{Format: RecordFormat, Space: sp.Name(), Method: m.Name(), Task: task, Seed: cfg.Seed, Budget: cfg.Budget, Batch: cfg.Batch,
 		Settings: cfg.Settings, OptimumSearch: cfg.OptimumSearch, OptimumTest: cfg.OptimumTest, IncumbentVal: F(math.NaN()), IncumbentTest: F(math.NaN())}
-	h := NewHistory()
+	h := NewHistory[A]()
 	round := 0
 	for h.Len() < cfg.Budget {
 		if err := ctx.Err(); err != nil {
@@ -122,8 +123,8 @@ func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*R
 			return rec, err
 		}
 		// Enforce: new, distinct, at most n.
-		taken := map[nb201.Arch]bool{}
-		var batch []nb201.Arch
+		taken := map[A]bool{}
+		var batch []A
 		for _, a := range props {
 			if len(batch) < n && !h.Seen(a) && !taken[a] {
 				taken[a] = true
@@ -131,7 +132,7 @@ func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*R
 			}
 		}
 		if len(batch) == 0 {
-			batch = randomFill(nil, n, h, taken, rng)
+			batch = randomFill(sp, nil, n, h, taken, rng)
 			if len(batch) == 0 {
 				break // the space is exhausted
 			}
@@ -151,7 +152,7 @@ func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*R
 				}
 				continue
 			}
-			h.Add(Entry{Arch: a, Value: outs[i].Value, Test: outs[i].Test})
+			h.Add(Entry[A]{Arch: a, Value: outs[i].Value, Test: outs[i].Test})
 			b := h.Entries[h.Best()]
 			rec.Evals = append(rec.Evals, EvalRecord{Arch: a.String(), Value: outs[i].Value, Test: F(outs[i].Test), Round: round, IncumbentTest: F(b.Test)})
 			rec.Incumbent, rec.IncumbentVal, rec.IncumbentTest = b.Arch.String(), F(b.Value), F(b.Test)
@@ -179,8 +180,8 @@ func Run(ctx context.Context, m Method, ev Evaluator, task Task, cfg Config) (*R
 
 // evaluateAll evaluates batch with up to conc evaluations at once, retrying
 // each failure up to retries times. Results keep the batch order.
-func evaluateAll(ctx context.Context, ev Evaluator, batch []nb201.Arch, conc, retries int) ([]Outcome, []error) {
-	if be, ok := ev.(BatchEvaluator); ok {
+func evaluateAll[A Arch](ctx context.Context, ev Evaluator[A], batch []A, conc, retries int) ([]Outcome, []error) {
+	if be, ok := ev.(BatchEvaluator[A]); ok {
 		outs, errs, err := be.EvaluateBatch(ctx, batch)
 		if err != nil {
 			outs, errs = make([]Outcome, len(batch)), make([]error, len(batch))

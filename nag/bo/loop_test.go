@@ -17,8 +17,8 @@ func synthValue(a nb201.Arch) float64 {
 	return 3*float64(a.Count(nb201.Conv3x3)) + float64(a.Count(nb201.Conv1x1)) + 0.001*float64(a.Key()%97)
 }
 
-func synthEval() MapEvaluator {
-	m := MapEvaluator{}
+func synthEval() MapEvaluator[nb201.Arch] {
+	m := MapEvaluator[nb201.Arch]{}
 	for _, a := range nb201.All() {
 		v := synthValue(a)
 		m[a] = Outcome{Value: v, Test: v + 1}
@@ -68,8 +68,8 @@ func TestLoopBudgetNoRepeatsAllMethods(t *testing.T) {
 	for _, name := range []string{"random", "rea", "ls", "bananas", "gnn-mutation"} {
 		t.Run(name, func(t *testing.T) {
 			o := fastOptions()
-			o.REA = REA{Population: 8, Sample: 3}
-			m, _, err := NewMethod(name, o, 1)
+			o.REA = REAConfig{Population: 8, Sample: 3}
+			m, _, err := NewMethod[nb201.Arch](NB201Space{}, name, o, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +77,7 @@ func TestLoopBudgetNoRepeatsAllMethods(t *testing.T) {
 			if name == "bananas" || name == "gnn-mutation" {
 				budget = 17
 			}
-			rec, err := Run(context.Background(), m, synthEval(), synthTask, Config{Budget: budget, Batch: 4, Seed: 3})
+			rec, err := Run(context.Background(), NB201Space{}, m, synthEval(), synthTask, Config{Budget: budget, Batch: 4, Seed: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,13 +93,13 @@ func TestLoopBudgetNoRepeatsAllMethods(t *testing.T) {
 type repeater struct{ archs []nb201.Arch }
 
 func (repeater) Name() string { return "repeater" }
-func (r repeater) Propose(context.Context, *History, int, *tensorRNG) ([]nb201.Arch, error) {
+func (r repeater) Propose(context.Context, *History[nb201.Arch], int, *tensorRNG) ([]nb201.Arch, error) {
 	return r.archs, nil
 }
 
 func TestLoopDropsRepeatedProposals(t *testing.T) {
 	a := nb201.MustParse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
-	rec, err := Run(context.Background(), repeater{archs: []nb201.Arch{a, a, a}}, synthEval(), synthTask, Config{Budget: 12, Batch: 3, Seed: 1})
+	rec, err := Run[nb201.Arch](context.Background(), NB201Space{}, repeater{archs: []nb201.Arch{a, a, a}}, synthEval(), synthTask, Config{Budget: 12, Batch: 3, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestLoopDropsRepeatedProposals(t *testing.T) {
 func TestRandomSearchFindsOptimumAndExhaustsSpace(t *testing.T) {
 	ev := synthEval()
 	opt := nb201.Arch{nb201.Conv3x3, nb201.Conv3x3, nb201.Conv3x3, nb201.Conv3x3, nb201.Conv3x3, nb201.Conv3x3}
-	rec, err := Run(context.Background(), RandomSearch{}, ev, synthTask, Config{Budget: nb201.NumArchs + 100, Batch: 50, Seed: 5,
+	rec, err := Run[nb201.Arch](context.Background(), NB201Space{}, RandomSearch[nb201.Arch]{Space: NB201Space{}}, ev, synthTask, Config{Budget: nb201.NumArchs + 100, Batch: 50, Seed: 5,
 		OptimumSearch: synthValue(opt), OptimumTest: synthValue(opt) + 1})
 	if err != nil {
 		t.Fatal(err)
@@ -129,11 +129,11 @@ func TestRandomSearchFindsOptimumAndExhaustsSpace(t *testing.T) {
 func TestDeterminismPerSeed(t *testing.T) {
 	for _, name := range []string{"random", "rea", "ls", "bananas", "gnn-mutation"} {
 		run := func(seed uint64) []string {
-			m, _, err := NewMethod(name, fastOptions(), seed)
+			m, _, err := NewMethod[nb201.Arch](NB201Space{}, name, fastOptions(), seed)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rec, err := Run(context.Background(), m, synthEval(), synthTask, Config{Budget: 15, Batch: 5, Seed: seed})
+			rec, err := Run(context.Background(), NB201Space{}, m, synthEval(), synthTask, Config{Budget: 15, Batch: 5, Seed: seed})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +156,7 @@ func TestDeterminismPerSeed(t *testing.T) {
 // flaky fails the first attempt of every architecture and always fails for
 // architectures whose first edge is none.
 type flaky struct {
-	base  MapEvaluator
+	base  MapEvaluator[nb201.Arch]
 	tries map[nb201.Arch]int
 }
 
@@ -173,7 +173,7 @@ func (f *flaky) Evaluate(ctx context.Context, a nb201.Arch) (Outcome, error) {
 
 func TestLoopRetriesAndRecordsFailures(t *testing.T) {
 	f := &flaky{base: synthEval(), tries: map[nb201.Arch]int{}}
-	rec, err := Run(context.Background(), RandomSearch{}, f, synthTask, Config{Budget: 40, Batch: 5, Seed: 2, Retries: 1})
+	rec, err := Run[nb201.Arch](context.Background(), NB201Space{}, RandomSearch[nb201.Arch]{Space: NB201Space{}}, f, synthTask, Config{Budget: 40, Batch: 5, Seed: 2, Retries: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestLoopRetriesAndRecordsFailures(t *testing.T) {
 	}
 	// Without retries every architecture fails on its first attempt.
 	f = &flaky{base: synthEval(), tries: map[nb201.Arch]int{}}
-	_, err = Run(context.Background(), RandomSearch{}, f, synthTask, Config{Budget: 10, Batch: 5, Seed: 2, MaxFailures: 7})
+	_, err = Run[nb201.Arch](context.Background(), NB201Space{}, RandomSearch[nb201.Arch]{Space: NB201Space{}}, f, synthTask, Config{Budget: 10, Batch: 5, Seed: 2, MaxFailures: 7})
 	if err == nil {
 		t.Fatal("run with only failures did not stop")
 	}
@@ -200,15 +200,15 @@ func TestLoopRetriesAndRecordsFailures(t *testing.T) {
 
 func TestREAProposesMutationsOfPopulation(t *testing.T) {
 	ev := synthEval()
-	h := NewHistory()
+	h := NewHistory[nb201.Arch]()
 	rng := newTestRNG(4)
 	for h.Len() < 20 {
-		a, _ := randomUnseen(rng, h.Seen)
+		a, _ := randomUnseen[nb201.Arch](NB201Space{}, rng, h.Seen)
 		o, _ := ev.Evaluate(context.Background(), a)
-		h.Add(Entry{Arch: a, Value: o.Value, Test: o.Test})
+		h.Add(Entry[nb201.Arch]{Arch: a, Value: o.Value, Test: o.Test})
 	}
 	// Population 1: every child is a mutation of the most recent evaluation.
-	r := REA{Population: 1, Sample: 1}
+	r := REA[nb201.Arch]{REAConfig: REAConfig{Population: 1, Sample: 1}, Space: NB201Space{}}
 	kids, err := r.Propose(context.Background(), h, 30, rng)
 	if err != nil {
 		t.Fatal(err)
@@ -234,8 +234,8 @@ func TestREAProposesMutationsOfPopulation(t *testing.T) {
 		t.Errorf("children differ from the parent in %.2f edges on average, want mutations (about 1.3)", mean)
 	}
 	// Fewer evaluations than the population: random initial population.
-	small := NewHistory()
-	got, err := REA{Population: 20, Sample: 5}.Propose(context.Background(), small, 30, rng)
+	small := NewHistory[nb201.Arch]()
+	got, err := REA[nb201.Arch]{REAConfig: REAConfig{Population: 20, Sample: 5}, Space: NB201Space{}}.Propose(context.Background(), small, 30, rng)
 	if err != nil || len(got) != 20 {
 		t.Fatalf("initial population: %d archs, %v; want 20", len(got), err)
 	}
@@ -247,7 +247,7 @@ func TestSharedEvaluatorCommand(t *testing.T) {
 	// The architecture is appended to the command line, so wrap the script
 	// in a function that receives it as $1.
 	cmd := &evaluate.Command{Cmd: `f() { case "$1" in "|none~0|"*) echo boom >&2; exit 3;; esac; n=$(printf '%s' "$1" | grep -o nor_conv_3x3 | wc -l); echo "acc $((80 + n))"; }; f`, Concurrency: 2}
-	rec, err := Run(context.Background(), RandomSearch{}, Shared{E: cmd}, synthTask, Config{Budget: 12, Batch: 4, Seed: 8})
+	rec, err := Run[nb201.Arch](context.Background(), NB201Space{}, RandomSearch[nb201.Arch]{Space: NB201Space{}}, Shared[nb201.Arch]{E: cmd}, synthTask, Config{Budget: 12, Batch: 4, Seed: 8})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,17 +6,16 @@ import (
 	"sort"
 	"time"
 
-	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/tensor"
 )
 
 // Method proposes the next architectures of a run.
-type Method interface {
+type Method[A Arch] interface {
 	// Name identifies the method in records ("random", "rea", ...).
 	Name() string
 	// Propose returns up to n architectures to evaluate next, none of them
 	// in h (the loop drops any that are and tops up with random ones).
-	Propose(ctx context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error)
+	Propose(ctx context.Context, h *History[A], n int, rng *tensor.RNG) ([]A, error)
 }
 
 // Timings is the time a method spent per activity, in seconds.
@@ -35,9 +34,9 @@ type Stats interface{ Stats() map[string]float64 }
 // randomFill appends uniformly random unseen architectures to out until it
 // has n entries (fewer only when the space is exhausted); taken holds what out
 // already contains.
-func randomFill(out []nb201.Arch, n int, h *History, taken map[nb201.Arch]bool, rng *tensor.RNG) []nb201.Arch {
+func randomFill[A Arch](sp Space[A], out []A, n int, h *History[A], taken map[A]bool, rng *tensor.RNG) []A {
 	for len(out) < n {
-		a, ok := randomUnseen(rng, func(a nb201.Arch) bool { return h.Seen(a) || taken[a] })
+		a, ok := randomUnseen(sp, rng, func(a A) bool { return h.Seen(a) || taken[a] })
 		if !ok {
 			break
 		}
@@ -48,39 +47,45 @@ func randomFill(out []nb201.Arch, n int, h *History, taken map[nb201.Arch]bool, 
 }
 
 // RandomSearch evaluates uniformly random unseen architectures.
-type RandomSearch struct{}
+type RandomSearch[A Arch] struct{ Space Space[A] }
 
 // Name implements Method.
-func (RandomSearch) Name() string { return "random" }
+func (RandomSearch[A]) Name() string { return "random" }
 
 // Propose implements Method.
-func (RandomSearch) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error) {
-	return randomFill(nil, n, h, map[nb201.Arch]bool{}, rng), nil
+func (r RandomSearch[A]) Propose(_ context.Context, h *History[A], n int, rng *tensor.RNG) ([]A, error) {
+	return randomFill(r.Space, nil, n, h, map[A]bool{}, rng), nil
 }
 
 // REA is regularised (aging) evolution (Real et al. 2019): the population
 // is the Population most recent evaluations; each child is a mutation of the
 // best of Sample architectures drawn uniformly from the population. The
 // first Population evaluations are random.
-type REA struct {
+type REAConfig struct {
 	Population int `json:"population"`
 	Sample     int `json:"sample"`
 }
 
+// REA runs regularised evolution with REAConfig in a space.
+type REA[A Arch] struct {
+	REAConfig
+	Space Space[A] `json:"-"`
+}
+
 // Name implements Method.
-func (REA) Name() string { return "rea" }
+func (REA[A]) Name() string { return "rea" }
 
 // Propose implements Method.
-func (r REA) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error) {
+func (r REA[A]) Propose(_ context.Context, h *History[A], n int, rng *tensor.RNG) ([]A, error) {
 	if r.Population < 1 || r.Sample < 1 {
 		return nil, fmt.Errorf("rea: population %d and sample %d must be positive", r.Population, r.Sample)
 	}
-	taken := map[nb201.Arch]bool{}
+	taken := map[A]bool{}
 	if h.Len() < r.Population {
-		return randomFill(nil, min(n, r.Population-h.Len()), h, taken, rng), nil
+		return randomFill(r.Space, nil, min(n, r.Population-h.Len()), h, taken, rng), nil
 	}
 	pop := h.Entries[h.Len()-r.Population:]
-	var out []nb201.Arch
+	var out []A
 	for len(out) < n {
 		best := -1
 		for k := 0; k < r.Sample; k++ {
@@ -89,14 +94,14 @@ func (r REA) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]n
 				best = i
 			}
 		}
-		var child nb201.Arch
+		var child A
 		ok := false
 		for try := 0; try < 100 && !ok; try++ {
-			child = Mutate(pop[best].Arch, rng)
+			child = r.Space.Mutate(pop[best].Arch, rng)
 			ok = !h.Seen(child) && !taken[child]
 		}
 		if !ok {
-			return randomFill(out, n, h, taken, rng), nil
+			return randomFill(r.Space, out, n, h, taken, rng), nil
 		}
 		taken[child] = true
 		out = append(out, child)
@@ -109,35 +114,36 @@ func (r REA) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]n
 // evaluated in random order; once they all are, the search moves to the best
 // neighbour if it beats the centre, and otherwise restarts from a uniformly
 // random architecture (the new centre).
-type LocalSearch struct {
-	Init int `json:"n_init"`
+type LocalSearch[A Arch] struct {
+	Init  int      `json:"n_init"`
+	Space Space[A] `json:"-"`
 
-	centre   nb201.Arch
+	centre   A
 	hasCtr   bool
-	queue    []nb201.Arch
+	queue    []A
 	restarts int
 }
 
 // Name implements Method.
-func (*LocalSearch) Name() string { return "ls" }
+func (*LocalSearch[A]) Name() string { return "ls" }
 
 // Stats implements Stats.
-func (l *LocalSearch) Stats() map[string]float64 {
+func (l *LocalSearch[A]) Stats() map[string]float64 {
 	return map[string]float64{"restarts": float64(l.restarts)}
 }
 
 // Propose implements Method.
-func (l *LocalSearch) Propose(_ context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error) {
-	taken := map[nb201.Arch]bool{}
+func (l *LocalSearch[A]) Propose(_ context.Context, h *History[A], n int, rng *tensor.RNG) ([]A, error) {
+	taken := map[A]bool{}
 	if h.Len() < l.Init {
-		return randomFill(nil, min(n, l.Init-h.Len()), h, taken, rng), nil
+		return randomFill(l.Space, nil, min(n, l.Init-h.Len()), h, taken, rng), nil
 	}
 	if !l.hasCtr {
 		l.centre, l.hasCtr = h.Entries[h.Best()].Arch, true
 		l.refill(h, taken, rng)
 	}
-	var out []nb201.Arch
-	for guard := 0; len(out) < n && guard < nb201.NumArchs; guard++ {
+	var out []A
+	for guard := 0; len(out) < n && guard < 100000; guard++ {
 		if len(l.queue) > 0 {
 			a := l.queue[0]
 			l.queue = l.queue[1:]
@@ -155,7 +161,7 @@ func (l *LocalSearch) Propose(_ context.Context, h *History, n int, rng *tensor.
 			l.refill(h, taken, rng)
 			continue
 		}
-		a, ok := randomUnseen(rng, func(a nb201.Arch) bool { return h.Seen(a) || taken[a] })
+		a, ok := randomUnseen(l.Space, rng, func(a A) bool { return h.Seen(a) || taken[a] })
 		if !ok {
 			break
 		}
@@ -169,8 +175,8 @@ func (l *LocalSearch) Propose(_ context.Context, h *History, n int, rng *tensor.
 }
 
 // refill queues the unseen neighbours of the centre in random order.
-func (l *LocalSearch) refill(h *History, taken map[nb201.Arch]bool, rng *tensor.RNG) {
-	nb := Neighbours(l.centre)
+func (l *LocalSearch[A]) refill(h *History[A], taken map[A]bool, rng *tensor.RNG) {
+	nb := l.Space.Neighbours(l.centre)
 	rng.Shuffle(len(nb), func(i, j int) { nb[i], nb[j] = nb[j], nb[i] })
 	l.queue = l.queue[:0]
 	for _, a := range nb {
@@ -182,14 +188,14 @@ func (l *LocalSearch) refill(h *History, taken map[nb201.Arch]bool, rng *tensor.
 
 // bestNeighbour returns the best evaluated neighbour of the centre when it
 // beats the centre (an unevaluated centre counts as worse than anything).
-func (l *LocalSearch) bestNeighbour(h *History) (nb201.Arch, bool) {
-	val := make(map[nb201.Arch]float64, h.Len())
+func (l *LocalSearch[A]) bestNeighbour(h *History[A]) (A, bool) {
+	val := make(map[A]float64, h.Len())
 	for _, e := range h.Entries {
 		val[e.Arch] = e.Value
 	}
 	cv, ok := val[l.centre]
 	best, found := l.centre, false
-	for _, a := range Neighbours(l.centre) {
+	for _, a := range l.Space.Neighbours(l.centre) {
 		if v, ok2 := val[a]; ok2 && (!ok || v > cv) {
 			best, cv, ok, found = a, v, true, true
 		}
@@ -202,11 +208,12 @@ func (l *LocalSearch) bestNeighbour(h *History) (nb201.Arch, bool) {
 // the generator, scores it with the acquisition and proposes the best new
 // candidates. When the pool holds fewer new candidates than asked for, the
 // rest come from mutating the best architectures (counted as fallbacks).
-type BO struct {
+type BO[A Arch] struct {
 	Label     string
 	Init      int
-	Surrogate Surrogate
-	Gen       Generator
+	Space     Space[A]
+	Surrogate Surrogate[A]
+	Gen       Generator[A]
 	Acq       Acquisition
 
 	timings   Timings
@@ -217,29 +224,29 @@ type BO struct {
 }
 
 // Name implements Method.
-func (b *BO) Name() string { return b.Label }
+func (b *BO[A]) Name() string { return b.Label }
 
 // Timings implements Timed.
-func (b *BO) Timings() Timings { return b.timings }
+func (b *BO[A]) Timings() Timings { return b.timings }
 
 // Stats implements Stats.
-func (b *BO) Stats() map[string]float64 {
+func (b *BO[A]) Stats() map[string]float64 {
 	s := map[string]float64{"rounds": float64(b.rounds), "fallback_candidates": float64(b.fallbacks)}
 	if b.rounds > 0 {
 		s["mean_pool_size"] = float64(b.pools) / float64(b.rounds)
 		s["mean_new_in_pool"] = float64(b.poolNew) / float64(b.rounds)
 	}
-	if g, ok := b.Gen.(*DiffusionGen); ok && g.samples > 0 {
+	if g, ok := b.Gen.(*DiffusionGen[A]); ok && g.samples > 0 {
 		s["threshold_validity"] = g.Validity()
 	}
 	return s
 }
 
 // Propose implements Method.
-func (b *BO) Propose(ctx context.Context, h *History, n int, rng *tensor.RNG) ([]nb201.Arch, error) {
-	taken := map[nb201.Arch]bool{}
+func (b *BO[A]) Propose(ctx context.Context, h *History[A], n int, rng *tensor.RNG) ([]A, error) {
+	taken := map[A]bool{}
 	if h.Len() < b.Init {
-		return randomFill(nil, min(n, b.Init-h.Len()), h, taken, rng), nil
+		return randomFill(b.Space, nil, min(n, b.Init-h.Len()), h, taken, rng), nil
 	}
 	b.rounds++
 	t0 := time.Now()
@@ -249,13 +256,13 @@ func (b *BO) Propose(ctx context.Context, h *History, n int, rng *tensor.RNG) ([
 	t1 := time.Now()
 	b.timings.Surrogate += t1.Sub(t0).Seconds()
 	best := h.Entries[h.Best()].Value
-	pool, err := b.Gen.Generate(ctx, GenRequest{History: h, Surrogate: b.Surrogate, Acq: b.Acq, Best: best}, rng)
+	pool, err := b.Gen.Generate(ctx, GenRequest[A]{History: h, Surrogate: b.Surrogate, Acq: b.Acq, Best: best}, rng)
 	if err != nil {
 		return nil, fmt.Errorf("%s: generate candidates: %w", b.Label, err)
 	}
 	t2 := time.Now()
 	b.timings.Generator += t2.Sub(t1).Seconds()
-	var cands []nb201.Arch
+	var cands []A
 	for _, a := range pool {
 		if !h.Seen(a) && !taken[a] {
 			taken[a] = true
@@ -268,7 +275,7 @@ func (b *BO) Propose(ctx context.Context, h *History, n int, rng *tensor.RNG) ([
 		// Top up from mutations of the best architectures.
 		top := h.Top(10)
 		for try := 0; len(cands) < 4*n && try < 1000; try++ {
-			a := Mutate(top[try%len(top)], rng)
+			a := b.Space.Mutate(top[try%len(top)], rng)
 			if !h.Seen(a) && !taken[a] {
 				taken[a] = true
 				cands = append(cands, a)
@@ -277,7 +284,7 @@ func (b *BO) Propose(ctx context.Context, h *History, n int, rng *tensor.RNG) ([
 		}
 	}
 	if len(cands) == 0 {
-		return randomFill(nil, n, h, taken, rng), nil
+		return randomFill(b.Space, nil, n, h, taken, rng), nil
 	}
 	mean, std := b.Surrogate.Predict(cands)
 	score := make([]float64, len(cands))
@@ -293,7 +300,7 @@ func (b *BO) Propose(ctx context.Context, h *History, n int, rng *tensor.RNG) ([
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(x, y int) bool { return score[idx[x]] > score[idx[y]] })
-	out := make([]nb201.Arch, 0, n)
+	out := make([]A, 0, n)
 	for _, i := range idx[:min(n, len(idx))] {
 		out = append(out, cands[i])
 	}

@@ -257,7 +257,14 @@ func PlotCurves(path string, recs []*Record, task, search, note string) error {
 		return fmt.Errorf("plot: no runs for task %s (search %s)", task, search)
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("NB201 %s: incumbent test accuracy (search on %s)", task, search)
+	spaceName := "NB201"
+	for _, r := range recs {
+		if r.Task.Name == task && r.Space == "mbv3" {
+			spaceName = "MobileNetV3 (surrogate)"
+			break
+		}
+	}
+	p.Title.Text = fmt.Sprintf("%s %s: incumbent test accuracy (search on %s)", spaceName, task, search)
 	p.X.Label.Text = "evaluations"
 	p.Y.Label.Text = "test accuracy of incumbent (%)"
 	p.Legend.Top, p.Legend.Left = false, false

@@ -82,22 +82,118 @@ func PathEncoding(a nb201.Arch) []float32 {
 	return v
 }
 
-// randomUnseen draws a uniformly random cell that is not in seen (nor in
-// extra); ok is false when the space is exhausted.
-func randomUnseen(rng *tensor.RNG, seen func(nb201.Arch) bool) (nb201.Arch, bool) {
+// randomUnseen draws a uniformly random architecture that is not seen; ok
+// is false when the space is exhausted (checked by enumeration where the
+// space allows it).
+func randomUnseen[A Arch](sp Space[A], rng *tensor.RNG, seen func(A) bool) (A, bool) {
 	for try := 0; try < 1000; try++ {
-		a := nb201.Random(rng)
+		a := sp.Random(rng)
 		if !seen(a) {
 			return a, true
 		}
 	}
 	// Nearly exhausted: scan from a random start.
-	start := rng.IntN(nb201.NumArchs)
-	for k := 0; k < nb201.NumArchs; k++ {
-		a, err := nb201.FromKey((start + k) % nb201.NumArchs)
-		if err == nil && !seen(a) {
+	var zero A
+	n := sp.Size()
+	if n == 0 {
+		return zero, false
+	}
+	start := rng.IntN(n)
+	for k := 0; k < n; k++ {
+		a, ok := sp.At((start + k) % n)
+		if ok && !seen(a) {
 			return a, true
 		}
 	}
-	return nb201.Arch{}, false
+	return zero, false
+}
+
+// Arch is what the loop can hold: a comparable architecture value with its
+// canonical string (nb201.Arch, ofa.Arch).
+type Arch interface {
+	comparable
+	String() string
+}
+
+// Space is a search space the BO loop and its methods work in: how to draw,
+// mutate and enumerate neighbours of architectures, how surrogates see them
+// (a fixed-length feature vector for the MLP ensemble; an N x V one-hot graph
+// with a fixed adjacency for the GNN ensemble and the score network), and how
+// samples of the score network become architectures.
+type Space[A Arch] interface {
+	// Name is the space's name in records ("nb201", "mbv3").
+	Name() string
+	Random(rng *tensor.RNG) A
+	// Mutate returns a different architecture close to a.
+	Mutate(a A, rng *tensor.RNG) A
+	// Neighbours lists the architectures one choice away from a.
+	Neighbours(a A) []A
+	// FeatureDim and Features give the MLP surrogate's encoding.
+	FeatureDim() int
+	Features(a A) []float32
+	// OneHot returns [len(archs), N, V] 0/1 node matrices; Mask the N x N
+	// 0/1 adjacency the GNN surrogate propagates along.
+	OneHot(archs []A) *tensor.Tensor
+	Mask() *tensor.Tensor
+	// Project maps data-space samples [B, N, V] (values near 0/1) to the
+	// nearest valid architectures, one per sample; DecodeArgmax is the
+	// stricter decoder that may reject samples (err[i] != nil).
+	Project(x *tensor.Tensor) []A
+	DecodeArgmax(x *tensor.Tensor) ([]A, []error, error)
+	Parse(s string) (A, error)
+	// Size is the number of architectures when they can be enumerated with
+	// At(i), i < Size (0: too many to enumerate).
+	Size() int
+	At(i int) (A, bool)
+}
+
+// NB201Space is the NAS-Bench-201 cell space (15,625 cells).
+type NB201Space struct{}
+
+// Name implements Space.
+func (NB201Space) Name() string { return "nb201" }
+
+// Random implements Space.
+func (NB201Space) Random(rng *tensor.RNG) nb201.Arch { return nb201.Random(rng) }
+
+// Mutate implements Space.
+func (NB201Space) Mutate(a nb201.Arch, rng *tensor.RNG) nb201.Arch { return Mutate(a, rng) }
+
+// Neighbours implements Space.
+func (NB201Space) Neighbours(a nb201.Arch) []nb201.Arch { return Neighbours(a) }
+
+// FeatureDim implements Space (the BANANAS path encoding).
+func (NB201Space) FeatureDim() int { return PathEncodingDim }
+
+// Features implements Space.
+func (NB201Space) Features(a nb201.Arch) []float32 { return PathEncoding(a) }
+
+// OneHot implements Space.
+func (NB201Space) OneHot(archs []nb201.Arch) *tensor.Tensor { return nb201.OneHotBatch(archs) }
+
+// Mask implements Space: the default graph's attention mask.
+func (NB201Space) Mask() *tensor.Tensor {
+	m := nb201.DefaultGraphConfig().AttentionMask()
+	return m.Tensor()
+}
+
+// Project implements Space: row k (1..6) becomes the operation whose node
+// type has the largest entry.
+func (NB201Space) Project(x *tensor.Tensor) []nb201.Arch { return projectBatch(x) }
+
+// DecodeArgmax implements Space.
+func (NB201Space) DecodeArgmax(x *tensor.Tensor) ([]nb201.Arch, []error, error) {
+	return nb201.DecodeBatch(x, nb201.DecodeArgmax)
+}
+
+// Parse implements Space.
+func (NB201Space) Parse(s string) (nb201.Arch, error) { return nb201.Parse(s) }
+
+// Size implements Space.
+func (NB201Space) Size() int { return nb201.NumArchs }
+
+// At implements Space.
+func (NB201Space) At(i int) (nb201.Arch, bool) {
+	a, err := nb201.FromKey(i)
+	return a, err == nil
 }

@@ -9,19 +9,18 @@ import (
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/autograd/optim"
 	"github.com/nagml/nag/gnn"
-	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/tensor"
 )
 
 // Surrogate is a model of the search value fitted on the evaluated set.
 // Predictions come as the ensemble mean and spread, in the units of the
 // values it was fitted on.
-type Surrogate interface {
+type Surrogate[A Arch] interface {
 	// Fit (re)trains the surrogate on archs and their values.
-	Fit(ctx context.Context, archs []nb201.Arch, ys []float64, rng *tensor.RNG) error
+	Fit(ctx context.Context, archs []A, ys []float64, rng *tensor.RNG) error
 	// Predict returns the mean and spread (ensemble standard deviation) of
 	// the prediction for each architecture.
-	Predict(archs []nb201.Arch) (mean, std []float64)
+	Predict(archs []A) (mean, std []float64)
 }
 
 // standardise returns (y − mean)/std and the transform (std 1 when all
@@ -82,14 +81,15 @@ func DefaultMLPConfig() MLPConfig {
 }
 
 // MLPEnsemble is the BANANAS surrogate.
-type MLPEnsemble struct {
+type MLPEnsemble[A Arch] struct {
+	space   Space[A]
 	cfg     MLPConfig
 	members []*gnn.MLP
 	mu, sd  float64
 }
 
 // NewMLPEnsemble returns an untrained ensemble.
-func NewMLPEnsemble(cfg MLPConfig) (*MLPEnsemble, error) {
+func NewMLPEnsemble[A Arch](sp Space[A], cfg MLPConfig) (*MLPEnsemble[A], error) {
 	if cfg.Members < 1 || cfg.Epochs < 1 || !(cfg.LR > 0) {
 		return nil, fmt.Errorf("mlp surrogate: members %d, epochs %d and lr %g must be positive", cfg.Members, cfg.Epochs, cfg.LR)
 	}
@@ -98,32 +98,33 @@ func NewMLPEnsemble(cfg MLPConfig) (*MLPEnsemble, error) {
 			return nil, fmt.Errorf("mlp surrogate: hidden width %d must be positive", h)
 		}
 	}
-	return &MLPEnsemble{cfg: cfg}, nil
+	return &MLPEnsemble[A]{space: sp, cfg: cfg}, nil
 }
 
-func pathBatch(archs []nb201.Arch) *tensor.Tensor {
-	t := tensor.Zeros(len(archs), PathEncodingDim)
+func (e *MLPEnsemble[A]) featureBatch(archs []A) *tensor.Tensor {
+	dim := e.space.FeatureDim()
+	t := tensor.Zeros(len(archs), dim)
 	d := t.Data()
 	for i, a := range archs {
-		copy(d[i*PathEncodingDim:], PathEncoding(a))
+		copy(d[i*dim:], e.space.Features(a))
 	}
 	return t
 }
 
 // Fit implements Surrogate.
-func (e *MLPEnsemble) Fit(ctx context.Context, archs []nb201.Arch, ys []float64, rng *tensor.RNG) error {
+func (e *MLPEnsemble[A]) Fit(ctx context.Context, archs []A, ys []float64, rng *tensor.RNG) error {
 	if len(archs) == 0 || len(archs) != len(ys) {
 		return fmt.Errorf("mlp surrogate: %d architectures, %d values", len(archs), len(ys))
 	}
 	z, mu, sd := standardise(ys)
 	e.mu, e.sd = mu, sd
-	x := autograd.Const(pathBatch(archs))
+	x := autograd.Const(e.featureBatch(archs))
 	yt := tensor.Zeros(len(z))
 	for i, v := range z {
 		yt.Data()[i] = float32(v)
 	}
 	y := autograd.Const(yt)
-	widths := append(append([]int{PathEncodingDim}, e.cfg.Hidden...), 1)
+	widths := append(append([]int{e.space.FeatureDim()}, e.cfg.Hidden...), 1)
 	e.members = e.members[:0]
 	for m := 0; m < e.cfg.Members; m++ {
 		net := gnn.NewMLP(fmt.Sprintf("mlp%d", m), widths, gnn.ActReLU, 0, rng)
@@ -153,8 +154,8 @@ func (e *MLPEnsemble) Fit(ctx context.Context, archs []nb201.Arch, ys []float64,
 }
 
 // Predict implements Surrogate.
-func (e *MLPEnsemble) Predict(archs []nb201.Arch) (mean, std []float64) {
-	x := autograd.Const(pathBatch(archs))
+func (e *MLPEnsemble[A]) Predict(archs []A) (mean, std []float64) {
+	x := autograd.Const(e.featureBatch(archs))
 	preds := make([][]float64, len(e.members))
 	for m, net := range e.members {
 		out := net.Forward(gnn.Ctx{}, x).Value.Contiguous().Data()

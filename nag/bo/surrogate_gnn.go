@@ -9,7 +9,6 @@ import (
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/autograd/optim"
 	"github.com/nagml/nag/gnn"
-	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/sde"
 	"github.com/nagml/nag/tensor"
@@ -44,7 +43,8 @@ func DefaultGNNConfig() GNNConfig {
 }
 
 // GNNEnsemble is the noise-aware graph surrogate.
-type GNNEnsemble struct {
+type GNNEnsemble[A Arch] struct {
+	space    Space[A]
 	cfg      GNNConfig
 	members  []*gnn.Predictor
 	opts     []*optim.Optimizer
@@ -53,17 +53,18 @@ type GNNEnsemble struct {
 	mu, sd   float64
 }
 
-// NewGNNEnsemble builds the ensemble with weights drawn from rng. mask is
-// the predictor's 8x8 adjacency (nil: nb201.DefaultGraphConfig); ve gives the
+// NewGNNEnsemble builds the ensemble for space sp with weights drawn from
+// rng. mask is the predictor's N x N adjacency (nil: sp.Mask()); ve gives the
 // noise range (nil: sde.DefaultVE).
-func NewGNNEnsemble(cfg GNNConfig, mask *tensor.Tensor, ve *sde.VE, rng *tensor.RNG) (*GNNEnsemble, error) {
+func NewGNNEnsemble[A Arch](sp Space[A], cfg GNNConfig, mask *tensor.Tensor, ve *sde.VE, rng *tensor.RNG) (*GNNEnsemble[A], error) {
 	if mask == nil {
-		m := nb201.DefaultGraphConfig().AttentionMask()
-		mask = m.Tensor()
+		mask = sp.Mask()
 	}
-	pc := gnn.PredictorConfig{Nodes: nb201.NumNodes, Vocab: nb201.NumTypes, GCNHidden: cfg.Hidden, GCNLayers: cfg.Layers,
+	n := mask.Dim(0)
+	x := sp.OneHot([]A{sp.Random(tensor.NewRNG(0))})
+	pc := gnn.PredictorConfig{Nodes: n, Vocab: x.Dim(2), GCNHidden: cfg.Hidden, GCNLayers: cfg.Layers,
 		LinearHidden: cfg.Linear, HS: 32, NZ: 8, FeatDim: 4, SetHeads: 4, Dropout: cfg.Dropout, TimeEmbed: true}
-	e, err := newGNNEnsemble(cfg, pc, ve, rng)
+	e, err := newGNNEnsemble(sp, cfg, pc, ve, rng)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +72,7 @@ func NewGNNEnsemble(cfg GNNConfig, mask *tensor.Tensor, ve *sde.VE, rng *tensor.
 	return e, nil
 }
 
-// newGNNEnsemble builds the members and their optimisers (no graph yet).
-func newGNNEnsemble(cfg GNNConfig, pc gnn.PredictorConfig, ve *sde.VE, rng *tensor.RNG) (*GNNEnsemble, error) {
+func newGNNEnsemble[A Arch](sp Space[A], cfg GNNConfig, pc gnn.PredictorConfig, ve *sde.VE, rng *tensor.RNG) (*GNNEnsemble[A], error) {
 	if cfg.Members < 1 || cfg.FirstSteps < 0 || cfg.Steps < 0 || !(cfg.LR > 0) {
 		return nil, fmt.Errorf("gnn surrogate: members %d must be positive, steps %d/%d non-negative, lr %g positive", cfg.Members, cfg.FirstSteps, cfg.Steps, cfg.LR)
 	}
@@ -82,7 +82,7 @@ func newGNNEnsemble(cfg GNNConfig, pc gnn.PredictorConfig, ve *sde.VE, rng *tens
 	if err := pc.Validate(); err != nil {
 		return nil, fmt.Errorf("gnn surrogate: %w", err)
 	}
-	e := &GNNEnsemble{cfg: cfg, ve: ve}
+	e := &GNNEnsemble[A]{space: sp, cfg: cfg, ve: ve}
 	for m := 0; m < cfg.Members; m++ {
 		p, err := gnn.NewPredictor(pc, rng.Split())
 		if err != nil {
@@ -105,18 +105,19 @@ func newGNNEnsemble(cfg GNNConfig, pc gnn.PredictorConfig, ve *sde.VE, rng *tens
 }
 
 // Members returns the ensemble's predictors.
-func (e *GNNEnsemble) Members() []*gnn.Predictor { return e.members }
+func (e *GNNEnsemble[A]) Members() []*gnn.Predictor { return e.members }
 
 // Fit implements Surrogate.
-func (e *GNNEnsemble) Fit(ctx context.Context, archs []nb201.Arch, ys []float64, rng *tensor.RNG) error {
+func (e *GNNEnsemble[A]) Fit(ctx context.Context, archs []A, ys []float64, rng *tensor.RNG) error {
 	if len(archs) == 0 || len(archs) != len(ys) {
 		return fmt.Errorf("gnn surrogate: %d architectures, %d values", len(archs), len(ys))
 	}
 	z, mu, sd := standardise(ys)
 	e.mu, e.sd = mu, sd
 	n := len(archs)
-	xs := sde.ScaleData(nb201.OneHotBatch(archs)) // [n, 8, 7] in {-1, 1}
-	per := nb201.NumNodes * nb201.NumTypes
+	xs := sde.ScaleData(e.space.OneHot(archs)) // [n, N, V] in {-1, 1}
+	nodes, vocab := xs.Dim(1), xs.Dim(2)
+	per := nodes * vocab
 	target := tensor.Zeros(2 * n)
 	for i, v := range z {
 		target.Data()[i] = float32(v)
@@ -134,7 +135,7 @@ func (e *GNNEnsemble) Fit(ctx context.Context, archs []nb201.Arch, ys []float64,
 			if s%25 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			x := tensor.Zeros(2*n, nb201.NumNodes, nb201.NumTypes)
+			x := tensor.Zeros(2*n, nodes, vocab)
 			xd, cd := x.Data(), xs.Data()
 			copy(xd, cd)
 			sig := make([]float32, 2*n)
@@ -167,8 +168,8 @@ func (e *GNNEnsemble) Fit(ctx context.Context, archs []nb201.Arch, ys []float64,
 }
 
 // Predict implements Surrogate: clean architectures at σ_min.
-func (e *GNNEnsemble) Predict(archs []nb201.Arch) (mean, std []float64) {
-	x := sde.ScaleData(nb201.OneHotBatch(archs))
+func (e *GNNEnsemble[A]) Predict(archs []A) (mean, std []float64) {
+	x := sde.ScaleData(e.space.OneHot(archs))
 	sig := make([]float32, len(archs))
 	for i := range sig {
 		sig[i] = float32(e.ve.SigmaMin())
@@ -192,7 +193,7 @@ func (e *GNNEnsemble) Predict(archs []nb201.Arch) (mean, std []float64) {
 // in the same units, see Standardised). It uses
 //
 //	∂μ/∂x = (1/M)·Σ_m ∂y_m/∂x,   ∂σ/∂x = (1/(M·σ))·Σ_m (y_m − μ)·∂y_m/∂x.
-func (e *GNNEnsemble) AcqGrad(x *tensor.Tensor, sigma []float32, partials func(i int, mu, sd float64) (float64, float64)) (*tensor.Tensor, error) {
+func (e *GNNEnsemble[A]) AcqGrad(x *tensor.Tensor, sigma []float32, partials func(i int, mu, sd float64) (float64, float64)) (*tensor.Tensor, error) {
 	b := x.Dim(0)
 	per := x.Len() / b
 	M := len(e.members)
@@ -243,7 +244,7 @@ func (e *GNNEnsemble) AcqGrad(x *tensor.Tensor, sigma []float32, partials func(i
 }
 
 // Standardised maps a value to the surrogate's standardised units.
-func (e *GNNEnsemble) Standardised(y float64) float64 { return (y - e.mu) / e.sd }
+func (e *GNNEnsemble[A]) Standardised(y float64) float64 { return (y - e.mu) / e.sd }
 
 // NewGNNEnsembleWarm builds an ensemble whose members start from the
 // meta-trained noise-aware predictor warm: its configuration, graph and noise
@@ -251,14 +252,14 @@ func (e *GNNEnsemble) Standardised(y float64) float64 { return (y - e.mu) / e.sd
 // every member draws afresh from rng so the ensemble keeps a spread. cfg gives
 // the ensemble size, training schedule and dropout; its width fields are
 // ignored.
-func NewGNNEnsembleWarm(cfg GNNConfig, warm *predictor.Model, rng *tensor.RNG) (*GNNEnsemble, error) {
+func NewGNNEnsembleWarm[A Arch](sp Space[A], cfg GNNConfig, warm *predictor.Model, rng *tensor.RNG) (*GNNEnsemble[A], error) {
 	if warm == nil || warm.Net == nil {
 		return nil, fmt.Errorf("gnn surrogate: no warm-start predictor")
 	}
 	pc := warm.Net.Config()
 	pc.Dropout = cfg.Dropout
 	cfg.Hidden, cfg.Layers, cfg.Linear = pc.GCNHidden, pc.GCNLayers, pc.LinearHidden
-	e, err := newGNNEnsemble(cfg, pc, warm.SDE, rng)
+	e, err := newGNNEnsemble(sp, cfg, pc, warm.SDE, rng)
 	if err != nil {
 		return nil, err
 	}

@@ -105,8 +105,8 @@ type Outcome struct {
 
 // Evaluator scores architectures. Implementations must be safe for
 // concurrent use when the loop is configured with Concurrency > 1.
-type Evaluator interface {
-	Evaluate(ctx context.Context, a nb201.Arch) (Outcome, error)
+type Evaluator[A Arch] interface {
+	Evaluate(ctx context.Context, a A) (Outcome, error)
 }
 
 // TableEvaluator looks architectures up in the NB201 table.
@@ -151,13 +151,21 @@ func (e *TableEvaluator) Optima() (search, test float64) {
 
 // MapEvaluator is an in-memory evaluator over a fixed set of architectures
 // (synthetic benchmarks in tests, or a user-supplied table).
-type MapEvaluator map[nb201.Arch]Outcome
+type MapEvaluator[A Arch] map[A]Outcome
 
 // Evaluate implements Evaluator.
-func (m MapEvaluator) Evaluate(_ context.Context, a nb201.Arch) (Outcome, error) {
+func (m MapEvaluator[A]) Evaluate(_ context.Context, a A) (Outcome, error) {
 	o, ok := m[a]
 	if !ok {
 		return Outcome{}, fmt.Errorf("architecture %s has no value", a)
 	}
 	return o, nil
+}
+
+// MBV3Task is the MobileNetV3 task: ImageNet-1K top-1 as estimated by OFA's
+// accuracy predictor at r = 224 (a surrogate benchmark; the oracle is
+// mbv3.Oracle), searched on and reported.
+func MBV3Task() Task {
+	return Task{Name: "in1k", Search: "ofa_pred_top1_r224", Test: "ofa_pred_top1_r224",
+		Note: "SURROGATE benchmark: search on and report ImageNet-1K top-1 as estimated by OFA's accuracy predictor (w1.2 supernet, r = 224), not measured accuracy"}
 }
