@@ -1,5 +1,6 @@
-// Package bo runs Bayesian-optimisation neural architecture search on
-// NAS-Bench-201 cells with DiffusionNAG as the acquisition optimiser, next to
+// Package bo runs Bayesian-optimisation neural architecture search with
+// DiffusionNAG as the acquisition optimiser, in any Space (NAS-Bench-201
+// cells: NB201Space; OFA MobileNetV3 networks: MBV3Space), next to
 // the standard baselines (random search, regularised evolution, local search,
 // BANANAS-style BO), all through the same loop, evaluator and seeds
 // (reference §8, the paper's Algorithms 1 and 2).
