@@ -34,6 +34,9 @@ type AtBudget struct {
 // averaged over the runs that reached it.
 type ToOptimum struct {
 	Reached int     `json:"reached"`
+	// Known is false when the runs recorded no optimum (a space too large
+	// to know it, e.g. MobileNetV3): then nothing can be reached.
+	Known bool `json:"known"`
 	Runs    int     `json:"runs"`
 	Mean    float64 `json:"mean"` // NaN when no run reached it
 }
@@ -105,6 +108,10 @@ func Aggregate(recs []*Record, budgets []int) []Summary {
 		s.ToSearch = toOptimum(rs, func(r *Record, e EvalRecord) bool {
 			return r.OptimumSearch != 0 && e.Value >= r.OptimumSearch-optTol
 		})
+		for _, r := range rs {
+			s.ToTest.Known = s.ToTest.Known || r.OptimumTest != 0
+			s.ToSearch.Known = s.ToSearch.Known || r.OptimumSearch != 0
+		}
 		for _, r := range rs {
 			s.CPU += float64(r.CPUSeconds) / float64(len(rs))
 			s.Wall += r.WallSeconds / float64(len(rs))
@@ -199,6 +206,9 @@ func WriteTable(w io.Writer, sums []Summary) error {
 }
 
 func fmtOpt(t ToOptimum) string {
+	if !t.Known {
+		return "n/a (optimum unknown)"
+	}
 	if t.Reached == 0 {
 		return fmt.Sprintf("– (0/%d)", t.Runs)
 	}
