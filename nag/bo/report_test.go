@@ -120,3 +120,21 @@ func TestNB201Task(t *testing.T) {
 		}
 	}
 }
+
+// Runs without a recorded optimum (MobileNetV3) report "n/a", not "0 runs
+// reached it".
+func TestAggregateUnknownOptimum(t *testing.T) {
+	r := handRecord("rea", 0, []float64{1, 2}, []float64{80, 81})
+	r.OptimumSearch, r.OptimumTest, r.Task.Name = 0, 0, "in1k"
+	sums := Aggregate([]*Record{r}, []int{1, 2})
+	if len(sums) != 1 || sums[0].ToTest.Known || sums[0].ToSearch.Known {
+		t.Fatalf("summaries %+v: optimum should be unknown", sums)
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, sums); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "n/a (optimum unknown)") {
+		t.Errorf("table:\n%s", buf.String())
+	}
+}
