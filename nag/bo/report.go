@@ -33,12 +33,12 @@ type AtBudget struct {
 // ToOptimum is the number of evaluations until the optimum was reached,
 // averaged over the runs that reached it.
 type ToOptimum struct {
-	Reached int     `json:"reached"`
+	Reached int `json:"reached"`
 	// Known is false when the runs recorded no optimum (a space too large
 	// to know it, e.g. MobileNetV3): then nothing can be reached.
-	Known bool `json:"known"`
-	Runs    int     `json:"runs"`
-	Mean    float64 `json:"mean"` // NaN when no run reached it
+	Known bool    `json:"known"`
+	Runs  int     `json:"runs"`
+	Mean  float64 `json:"mean"` // NaN when no run reached it
 }
 
 // Summary aggregates the runs of one method on one task.
