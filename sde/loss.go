@@ -30,14 +30,45 @@ func DSMLoss(tp *autograd.Tape, s SDE, score ScoreVarFn, x0 *tensor.Tensor, rng 
 	if x0.Rank() < 1 || x0.Dim(0) == 0 || x0.Len() == 0 {
 		return nil, fmt.Errorf("sde: DSM loss needs a non-empty batch [B, ...], got shape %v", x0.Shape())
 	}
-	b := x0.Dim(0)
-	t := make([]float64, b)
+	t, z := DrawDSM(x0, rng)
+	return DSMLossAt(tp, s, score, x0, t, z)
+}
+
+// DrawDSM draws the randomness of one DSMLoss batch from rng, in DSMLoss's
+// order: the B times t ~ U(TrainEps, 1), then z ~ N(0, I) of x0's shape.
+func DrawDSM(x0 *tensor.Tensor, rng *tensor.RNG) (t []float64, z *tensor.Tensor) {
+	t = make([]float64, x0.Dim(0))
 	for i := range t {
 		t[i] = TrainEps + (1-TrainEps)*rng.Float64()
 	}
-	z := tensor.Zeros(x0.Shape()...)
+	z = tensor.Zeros(x0.Shape()...)
 	rng.FillNormal(z.Data(), 0, 1)
-	return DSMLossAt(tp, s, score, x0, t, z)
+	return t, z
+}
+
+// Perturb returns the perturbed batch x_t = mean(t_b)·x0 + std(t_b)·z of
+// DSMLoss with the per-sample std(t_b) and time conditioning Cond(t_b)
+// (x0 and z [B, ...], t one time per sample; shapes are the caller's to
+// check). Accelerated training loops use it to prepare exactly what
+// DSMLossAt feeds the network.
+func Perturb(s SDE, x0 *tensor.Tensor, t []float64, z *tensor.Tensor) (xt *tensor.Tensor, std, cond []float32) {
+	b := x0.Dim(0)
+	per := x0.Len() / b
+	xd := x0.Contiguous().Data()
+	zd := z.Contiguous().Data()
+	xt = tensor.Zeros(x0.Shape()...)
+	xtd := xt.Data()
+	std = make([]float32, b)
+	cond = make([]float32, b)
+	for i, ti := range t {
+		mean, sd := s.Marginal(ti)
+		std[i], cond[i] = float32(sd), s.Cond(ti)
+		m, sf := float32(mean), float32(sd)
+		for j := i * per; j < (i+1)*per; j++ {
+			xtd[j] = m*xd[j] + sf*zd[j]
+		}
+	}
+	return xt, std, cond
 }
 
 // DSMLossAt is DSMLoss with the times t (one per sample) and the noise z
@@ -53,21 +84,7 @@ func DSMLossAt(tp *autograd.Tape, s SDE, score ScoreVarFn, x0 *tensor.Tensor, t 
 	if !tensor.SameShape(z, x0) {
 		return nil, fmt.Errorf("sde: DSM noise shape %v, data shape %v", z.Shape(), x0.Shape())
 	}
-	per := x0.Len() / b
-	xd := x0.Contiguous().Data()
-	zd := z.Contiguous().Data()
-	xt := tensor.Zeros(x0.Shape()...)
-	xtd := xt.Data()
-	std := make([]float32, b)
-	cond := make([]float32, b)
-	for i, ti := range t {
-		mean, sd := s.Marginal(ti)
-		std[i], cond[i] = float32(sd), s.Cond(ti)
-		m, sf := float32(mean), float32(sd)
-		for j := i * per; j < (i+1)*per; j++ {
-			xtd[j] = m*xd[j] + sf*zd[j]
-		}
-	}
+	xt, std, cond := Perturb(s, x0, t, z)
 	out := score(tp, autograd.Const(xt), cond)
 	if out == nil {
 		return nil, fmt.Errorf("sde: score function returned nil")

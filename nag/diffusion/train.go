@@ -278,27 +278,11 @@ func Train(ctx context.Context, cfg Config, sp Space, opt TrainOptions) (*TrainR
 }
 
 // dsmBatch draws the times and noise of a DSM batch from rng in the order of
-// sde.DSMLoss and prepares it as sde.DSMLossAt does: xt = mean·x0 + std·z.
+// sde.DSMLoss and prepares it as sde.DSMLossAt does.
 func dsmBatch(s sde.SDE, x0 *tensor.Tensor, rng *tensor.RNG) (xt, cond, std, z []float32) {
-	b := x0.Dim(0)
-	per := x0.Len() / b
-	t := make([]float64, b)
-	for i := range t {
-		t[i] = sde.TrainEps + (1-sde.TrainEps)*rng.Float64()
-	}
-	z = make([]float32, x0.Len())
-	rng.FillNormal(z, 0, 1)
-	xd := x0.Data()
-	xt, cond, std = make([]float32, x0.Len()), make([]float32, b), make([]float32, b)
-	for i, ti := range t {
-		mean, sd := s.Marginal(ti)
-		std[i], cond[i] = float32(sd), s.Cond(ti)
-		m, sf := float32(mean), float32(sd)
-		for j := i * per; j < (i+1)*per; j++ {
-			xt[j] = m*xd[j] + sf*z[j]
-		}
-	}
-	return xt, cond, std, z
+	t, zt := sde.DrawDSM(x0, rng)
+	xtt, std, cond := sde.Perturb(s, x0, t, zt)
+	return xtt.Data(), cond, std, zt.Data()
 }
 
 func mean(v []float64) float64 {

@@ -116,16 +116,12 @@ func Bench(dev *kernels.Device, config string, batch, reps int, seed uint64, ful
 		return nil, err
 	}
 	x0, z := tensor.RandN(rng, batch, 8, 7), tensor.RandN(rng, batch, 8, 7)
-	tb := TrainBatch{XT: make([]float32, x0.Len()), Cond: make([]float32, batch), Std: make([]float32, batch), Z: z.Data()}
-	per := 56
-	for i := 0; i < batch; i++ {
-		t := sde.TrainEps + (1-sde.TrainEps)*rng.Float64()
-		mean, sd := s.Marginal(t)
-		tb.Std[i], tb.Cond[i] = float32(sd), s.Cond(t)
-		for j := i * per; j < (i+1)*per; j++ {
-			tb.XT[j] = float32(mean)*x0.Data()[j] + float32(sd)*tb.Z[j]
-		}
+	ts := make([]float64, batch)
+	for i := range ts {
+		ts[i] = sde.TrainEps + (1-sde.TrainEps)*rng.Float64()
 	}
+	xt, std, cond := sde.Perturb(s, x0, ts, z)
+	tb := TrainBatch{XT: xt.Data(), Cond: cond, Std: std, Z: z.Data()}
 	ocfg := optim.DefaultConfig()
 	var step int64
 	if res.TrainStepS, err = median(func() error {

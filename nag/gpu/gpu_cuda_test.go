@@ -275,18 +275,8 @@ func TestPredictorInputGradMatchesCPU(t *testing.T) {
 
 // prepare builds a DSM batch as sde.DSMLossAt does.
 func prepare(s sde.SDE, x0 *tensor.Tensor, ts []float64, z *tensor.Tensor) TrainBatch {
-	b := x0.Dim(0)
-	per := x0.Len() / b
-	tb := TrainBatch{XT: make([]float32, x0.Len()), Cond: make([]float32, b), Std: make([]float32, b), Z: z.Data()}
-	xd, zd := x0.Data(), z.Data()
-	for i, ti := range ts {
-		mean, sd := s.Marginal(ti)
-		tb.Std[i], tb.Cond[i] = float32(sd), s.Cond(ti)
-		for j := i * per; j < (i+1)*per; j++ {
-			tb.XT[j] = float32(mean)*xd[j] + float32(sd)*zd[j]
-		}
-	}
-	return tb
+	xt, std, cond := sde.Perturb(s, x0, ts, z)
+	return TrainBatch{XT: xt.Data(), Cond: cond, Std: std, Z: z.Data()}
 }
 
 func TestTrainStepMatchesCPU(t *testing.T) {
