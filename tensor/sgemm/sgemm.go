@@ -277,16 +277,15 @@ type problem struct {
 // workspace holds the state and packing buffers of one call; it is pooled
 // so that a call allocates nothing on the single-worker path.
 type workspace struct {
-	p    problem
-	b    []float32   // packed B block, shared by all workers
-	a    [][]float32 // packed A block, one per worker
-	tmp  [][]float32 // one edge tile of C, one per worker
-	next atomic.Int64
-	// nextTask and packed serve phaseRound: compute tasks handed out, and
-	// B panels packed so far (a worker computes only once all are packed).
-	nextTask atomic.Int64
-	packed   atomic.Int64
-	wg       sync.WaitGroup
+	p   problem
+	b   []float32   // packed B block, shared by all workers
+	a   [][]float32 // packed A block, one per worker
+	tmp [][]float32 // one edge tile of C, one per worker
+	// nextGroup and nextTask hand out B panel groups and compute tasks;
+	// packed counts the B panels packed so far (a worker computes only once
+	// all are packed).
+	nextGroup, nextTask, packed atomic.Int64
+	wg                          sync.WaitGroup
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -359,75 +358,59 @@ func (p *problem) run(ws *workspace, workers int) {
 			p.last = p.pc+p.kb == p.k
 			p.packedB = ws.b[:p.kb*p.bPanels*nr]
 			p.roundChunks = ceilDiv(p.bPanels, p.nPanelsChunk)
-			p.parallel(ws, workers, phaseRound)
+			p.parallel(ws, workers)
 		}
 	}
 }
 
-// Phases of one (N block, K block) round. phaseRound does both in one
-// parallel region: each worker packs B panel groups until none are left,
-// waits (spinning) until every group is packed, then takes compute tasks.
-// One goroutine hand-off per round instead of two matters on small
-// products, where waking the other core costs tens of microseconds.
-const (
-	phasePackB   = iota // pack B panels, shared out in groups
-	phaseCompute        // (M block, N chunk) tasks
-	phaseRound          // phasePackB, a barrier, then phaseCompute
-)
-
-// parallel runs one phase on workers goroutines (the caller being worker
-// 0), handing out work through ws.next.
-func (p *problem) parallel(ws *workspace, workers, phase int) {
-	ws.next.Store(0)
+// parallel runs one (N block, K block) round on workers goroutines (the
+// caller being worker 0) in one parallel region: each worker packs B panel
+// groups until none are left, waits (spinning) until every group is packed,
+// then takes compute tasks. One goroutine hand-off per round instead of one
+// per phase matters on small products, where waking the other core costs
+// tens of microseconds.
+func (p *problem) parallel(ws *workspace, workers int) {
+	ws.nextGroup.Store(0)
 	ws.nextTask.Store(0)
 	ws.packed.Store(0)
 	if workers > 1 {
 		ws.wg.Add(workers - 1)
 		for w := 1; w < workers; w++ {
-			go p.worker(ws, w, phase)
+			go p.worker(ws, w)
 		}
 	}
-	p.phase(ws, 0, phase)
+	p.round(ws, 0)
 	ws.wg.Wait()
 }
 
-func (p *problem) worker(ws *workspace, w, phase int) {
+func (p *problem) worker(ws *workspace, w int) {
 	defer ws.wg.Done()
-	p.phase(ws, w, phase)
+	p.round(ws, w)
 }
 
-func (p *problem) phase(ws *workspace, w, phase int) {
+func (p *problem) round(ws *workspace, w int) {
 	mr, nr, kb := p.kern.mr, p.kern.nr, p.kb
-	if phase == phasePackB || phase == phaseRound {
-		const group = 8
-		for {
-			lo := (int(ws.next.Add(1)) - 1) * group
-			if lo >= p.bPanels {
-				break
-			}
-			hi := min(lo+group, p.bPanels)
-			for jp := lo; jp < hi; jp++ {
-				j0 := p.jc + jp*nr
-				p.packB(p.packedB[jp*kb*nr:(jp+1)*kb*nr], p.pc, kb, j0, min(nr, p.n-j0))
-			}
-			ws.packed.Add(int64(hi - lo))
+	const group = 8
+	for {
+		lo := (int(ws.nextGroup.Add(1)) - 1) * group
+		if lo >= p.bPanels {
+			break
 		}
-		if phase == phasePackB {
-			return
+		hi := min(lo+group, p.bPanels)
+		for jp := lo; jp < hi; jp++ {
+			j0 := p.jc + jp*nr
+			p.packB(p.packedB[jp*kb*nr:(jp+1)*kb*nr], p.pc, kb, j0, min(nr, p.n-j0))
 		}
-		for ws.packed.Load() < int64(p.bPanels) {
-			runtime.Gosched()
-		}
+		ws.packed.Add(int64(hi - lo))
 	}
-	counter := &ws.next
-	if phase == phaseRound {
-		counter = &ws.nextTask
+	for ws.packed.Load() < int64(p.bPanels) {
+		runtime.Gosched()
 	}
 	bufA := ws.a[w]
 	packedFor := -1
 	tasks := p.mBlocks * p.roundChunks
 	for {
-		t := int(counter.Add(1)) - 1
+		t := int(ws.nextTask.Add(1)) - 1
 		if t >= tasks {
 			return
 		}
