@@ -248,32 +248,32 @@ func runGenerate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// On a device the score network and the predictor's guidance run there;
+	// each round points cur at the device hook of its scale, and the
+	// host-side hardware constraints wrap it like the CPU score.
 	scoreFn := sm.ScoreFn(nil)
-	var cur sde.ScoreFn // the device hook of the current round
+	var cur sde.ScoreFn
+	var sc deviceScorer
 	if dv != nil {
 		defer dv.Close()
 		fmt.Fprintf(e.stderr, "device: %s\n", dv.Name())
-		sc := dv.Scorer(sm.Net, sm.Space.Mask)
+		sc = dv.Scorer(sm.Net, sm.Space.Mask)
 		defer sc.Free()
 		dsv := pm.Net.Unknown.Value
 		if ds != nil {
 			dsv = ds.Value
 		}
 		sc.SetPredictor(pm.Net, dsv, pm.Fwd, pm.Bwd)
-		scoreFn = func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) { return cur(x, t, cond) }
 		cur = sc.ScoreFn()
-		defer func() { cur = nil }()
-		gopt.Guided = func(scale float64) sde.ScoreFn { cur = sc.Guided(scale, nil); return nil }
+		scoreFn = func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) { return cur(x, t, cond) }
 	}
 	base, restore, err := hwaware.ConstraintHook(scoreFn, cons)
 	if err != nil {
 		return err
 	}
 	defer restore()
-	if gopt.Guided != nil {
-		// The hardware constraints (host-side) wrap the device's guided score.
-		setRound := gopt.Guided
-		gopt.Guided = func(scale float64) sde.ScoreFn { setRound(scale); return base }
+	if sc != nil {
+		gopt.Guided = func(scale float64) sde.ScoreFn { cur = sc.Guided(scale, nil); return base }
 	}
 	res, err := guide.Generate(ctx, sm.SDE, base, pm, ds, gopt)
 	if err != nil {
