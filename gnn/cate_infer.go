@@ -143,22 +143,7 @@ func linearAccumulate(dst, x *tensor.Tensor, l *Linear) {
 // most GOMAXPROCS, and none below minRows rows) and runs f on them, the
 // first chunk on the calling goroutine.
 func parallelRows(n, minRows int, f func(lo, hi int)) {
-	w := min(runtime.GOMAXPROCS(0), n/max(minRows, 1))
-	if w <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := 1; i < w; i++ {
-		lo, hi := i*n/w, (i+1)*n/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	f(0, n/w)
-	wg.Wait()
+	runWorkers(min(runtime.GOMAXPROCS(0), n/max(minRows, 1)), n, func(_, lo, hi int) { f(lo, hi) })
 }
 
 // layerNormRows normalises each d-wide row of src (rows packed densely) and

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 )
 
 func runBenchArgs(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := run(&env{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}, append([]string{"bench"}, args...))
-	return code, out.String(), errb.String()
+	return runArgs(append([]string{"bench"}, args...)...)
 }
 
 // TestBenchOnlyJSON runs two workloads of the small configuration and

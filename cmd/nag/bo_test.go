@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +10,7 @@ import (
 )
 
 func runBOArgs(args ...string) (code int, stdout, stderr string) {
-	var o, e bytes.Buffer
-	code = run(&env{stdout: &o, stderr: &e, stdin: strings.NewReader("")}, append([]string{"bo"}, args...))
-	return code, o.String(), e.String()
+	return runArgs(append([]string{"bo"}, args...)...)
 }
 
 func TestParseSeeds(t *testing.T) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,12 +10,6 @@ import (
 	"github.com/nagml/nag/nag/ckpt"
 	"github.com/nagml/nag/tensor"
 )
-
-func runCkptArgs(args ...string) (code int, stdout, stderr string) {
-	var o, e bytes.Buffer
-	code = run(&env{stdout: &o, stderr: &e, stdin: strings.NewReader("")}, args)
-	return code, o.String(), e.String()
-}
 
 // writeTestCkpt writes a small checkpoint and returns its path.
 func writeTestCkpt(t *testing.T, dir string) string {
@@ -40,7 +33,7 @@ func writeTestCkpt(t *testing.T, dir string) string {
 
 func TestCkptInspect(t *testing.T) {
 	path := writeTestCkpt(t, t.TempDir())
-	code, out, errOut := runCkptArgs("ckpt", "inspect", path)
+	code, out, errOut := runArgs("ckpt", "inspect", path)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -54,7 +47,7 @@ func TestCkptInspect(t *testing.T) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
 	}
-	if code, _, _ := runCkptArgs("ckpt", "inspect", "-kind", "predictor", path); code != 1 {
+	if code, _, _ := runArgs("ckpt", "inspect", "-kind", "predictor", path); code != 1 {
 		t.Errorf("inspect with the wrong -kind: exit %d, want 1", code)
 	}
 }
@@ -93,7 +86,7 @@ func TestCkptVerify(t *testing.T) {
 		{"bad flag", []string{"-bogus", path}, 2, "flag provided but not defined"},
 	}
 	for _, c := range cases {
-		code, out, errOut := runCkptArgs(append([]string{"ckpt", "verify"}, c.args...)...)
+		code, out, errOut := runArgs(append([]string{"ckpt", "verify"}, c.args...)...)
 		if code != c.code {
 			t.Errorf("%s: exit %d, want %d (stderr %q)", c.name, code, c.code, errOut)
 			continue
@@ -124,11 +117,11 @@ func TestCkptUsage(t *testing.T) {
 		{[]string{"ckpt", "inspect", "-h"}, 0},
 		{[]string{"ckpt", "verify", "-h"}, 0},
 	} {
-		if code, _, _ := runCkptArgs(c.args...); code != c.code {
+		if code, _, _ := runArgs(c.args...); code != c.code {
 			t.Errorf("%v: exit %d, want %d", c.args, code, c.code)
 		}
 	}
-	if _, out, _ := runCkptArgs("help"); !strings.Contains(out, "ckpt") {
+	if _, out, _ := runArgs("help"); !strings.Contains(out, "ckpt") {
 		t.Errorf("help does not list ckpt:\n%s", out)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"github.com/nagml/nag/internal/shareddata"
 	"path/filepath"
 	"strings"
@@ -15,9 +14,8 @@ import (
 func encodeDataRoot(t *testing.T) string { return shareddata.Root(t) }
 
 func runEncodeArgs(args ...string) (int, string) {
-	var out, errb bytes.Buffer
-	code := run(&env{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}, append([]string{"encode-dataset"}, args...))
-	return code, errb.String()
+	code, _, stderr := runArgs(append([]string{"encode-dataset"}, args...)...)
+	return code, stderr
 }
 
 func TestEncodeDatasetCommand(t *testing.T) {

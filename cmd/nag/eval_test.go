@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"github.com/nagml/nag/internal/shareddata"
 	"os"
@@ -11,9 +10,7 @@ import (
 )
 
 func runEvalArgs(args ...string) (code int, stdout, stderr string) {
-	var o, e bytes.Buffer
-	code = run(&env{stdout: &o, stderr: &e, stdin: strings.NewReader("")}, append([]string{"eval"}, args...))
-	return code, o.String(), e.String()
+	return runArgs(append([]string{"eval"}, args...)...)
 }
 
 // evalDataRoot finds the shared data: $NAG_DATA, else ../shared/data next

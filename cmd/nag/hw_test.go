@@ -24,7 +24,7 @@ func TestHWCommandUsage(t *testing.T) {
 		{[]string{"mbv3-hw-eval", "--ofa-dir", "d"}, "required"},
 		{[]string{"mbv3-hw-eval", "--score-ckpt", "s", "--acc-ckpt", "a", "--ofa-dir", "d", "--lat-guide", "g"}, "go together"},
 	} {
-		code, _, stderr := runCkptArgs(c.args...)
+		code, _, stderr := runArgs(c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.want)
 		}
@@ -35,17 +35,17 @@ func TestHWCommandUsage(t *testing.T) {
 func TestMBV3TrainSample(t *testing.T) {
 	dir := t.TempDir()
 	ck := filepath.Join(dir, "s.ckpt")
-	code, out, stderr := runCkptArgs("mbv3-train-score", "--uniform", "50", "--iters", "2", "--batch", "4", "--out", ck)
+	code, out, stderr := runArgs("mbv3-train-score", "--uniform", "50", "--iters", "2", "--batch", "4", "--out", ck)
 	if code != 0 {
 		t.Fatalf("train exit %d: %s %s", code, out, stderr)
 	}
 	exp := filepath.Join(dir, "e.ckpt")
-	if code, out, stderr = runCkptArgs("mbv3-train-score", "--export-from", ck, "--out", exp); code != 0 || !strings.Contains(out, "exported") {
+	if code, out, stderr = runArgs("mbv3-train-score", "--export-from", ck, "--out", exp); code != 0 || !strings.Contains(out, "exported") {
 		t.Fatalf("export exit %d: %s %s", code, out, stderr)
 	}
 	ck = exp
 	md := filepath.Join(dir, "r.md")
-	code, out, stderr = runCkptArgs("mbv3-sample", "--ckpt", ck, "--n", "4", "--steps", "2", "--batch", "4", "--out-md", md)
+	code, out, stderr = runArgs("mbv3-sample", "--ckpt", ck, "--n", "4", "--steps", "2", "--batch", "4", "--out-md", md)
 	if code != 0 {
 		t.Fatalf("sample exit %d: %s %s", code, out, stderr)
 	}

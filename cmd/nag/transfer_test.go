@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,12 +10,6 @@ import (
 
 	"github.com/nagml/nag/nag/nb201"
 )
-
-func runGuidedArgs(args ...string) (code int, stdout, stderr string) {
-	var o, e bytes.Buffer
-	code = run(&env{stdout: &o, stderr: &e, stdin: strings.NewReader("")}, args)
-	return code, o.String(), e.String()
-}
 
 func TestGuidedCommandsUsageErrors(t *testing.T) {
 	cases := [][]string{
@@ -35,7 +28,7 @@ func TestGuidedCommandsUsageErrors(t *testing.T) {
 		{"train-predictor", "--graph", "sideways/raw", "--source", "taskfile", "--tasks", "t", "--out", "x"},
 	}
 	for _, c := range cases {
-		code, _, stderr := runGuidedArgs(c...)
+		code, _, stderr := runArgs(c...)
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %q)", c, code, stderr)
 		}
@@ -53,7 +46,7 @@ func TestTrainGenerateTransferCommands(t *testing.T) {
 	}
 	tasks := writeFile(t, dir, "tasks.json", `{"format":"nag-predictor-tasks/1","tasks":[{"name":"t","archs":[`+strings.Join(archs, ",")+`]}]}`)
 	ck := filepath.Join(dir, "p.ckpt")
-	code, out, stderr := runGuidedArgs("train-predictor", "--source", "taskfile", "--tasks", tasks, "--iters", "3", "--batch", "16", "--warmup", "1", "--out", ck)
+	code, out, stderr := runArgs("train-predictor", "--source", "taskfile", "--tasks", tasks, "--iters", "3", "--batch", "16", "--warmup", "1", "--out", ck)
 	if code != 0 {
 		t.Fatalf("train-predictor exit %d: %s", code, stderr)
 	}
@@ -61,7 +54,7 @@ func TestTrainGenerateTransferCommands(t *testing.T) {
 		t.Fatalf("train-predictor output:\n%s", out)
 	}
 	gen := filepath.Join(dir, "gen.jsonl")
-	code, _, stderr = runGuidedArgs("generate", "--pred-ckpt", ck, "--steps", "40", "--batch", "8", "--rounds", "1", "--n", "1", "--target", "cifar100", "--out", gen)
+	code, _, stderr = runArgs("generate", "--pred-ckpt", ck, "--steps", "40", "--batch", "8", "--rounds", "1", "--n", "1", "--target", "cifar100", "--out", gen)
 	if code != 0 {
 		t.Fatalf("generate exit %d: %s", code, stderr)
 	}
@@ -93,7 +86,7 @@ func TestTrainGenerateTransferCommands(t *testing.T) {
 		t.Fatalf("generate stderr: %s", stderr)
 	}
 	rep := filepath.Join(dir, "rep.json")
-	code, out, stderr = runGuidedArgs("transfer", "--pred-ckpt", ck, "--steps", "40", "--batch", "16", "--rounds", "1", "--n", "3",
+	code, out, stderr = runArgs("transfer", "--pred-ckpt", ck, "--steps", "40", "--batch", "16", "--rounds", "1", "--n", "3",
 		"--top-k", "3", "--evaluate", "cmd", "--evaluate-cmd", `echo "$NAG_TARGET 42.5" #`, "--json", rep)
 	if code != 0 {
 		t.Fatalf("transfer exit %d: %s", code, stderr)

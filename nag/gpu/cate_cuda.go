@@ -67,9 +67,10 @@ type CATE struct {
 	dtOut, dtH, dtz                 *dt
 	dbTmp                           *dt // bias-gradient scratch, widest layer
 	sq                              *dt // squared gradients, padded to a multiple of 1024
-	part, total                     *dt
+	part                            *dt
 	loss                            *dsm
 	tc                              tembCache
+	mem                             arena // every buffer above
 
 	// Eval forward as a CUDA graph (captured on first use; see UseGraph).
 	useGraph bool
@@ -125,6 +126,7 @@ func NewCATE(dev *kernels.Device, net *gnn.CATE, b int, train bool) (*CATE, erro
 			cfg.Nodes, cfg.DModel/cfg.Heads)
 	}
 	m := &CATE{dev: dev, net: net, cfg: cfg, B: b, train: train, pos: map[string]int{}, useGraph: graphsDefault()}
+	m.mem.dev = dev
 	byName := map[string]*autograd.Var{}
 	for _, p := range net.Params() {
 		byName[p.Name] = p
@@ -206,27 +208,28 @@ func (m *CATE) span(grad bool, first, last string, shape ...int) *dt {
 	return buf.Rows(m.ps.Offsets[i], m.ps.Offsets[j]+n).Reshape(shape...)
 }
 
+// qkvParams returns block l's packed q, k, v projection: weight [3d, d] and bias
+// [3d] (grad: their gradients), adjacent in the device layout.
+func (m *CATE) qkvParams(l int, grad bool) (w, b *dt) {
+	pre, d := fmt.Sprintf("blocks.%d.attn.", l), m.cfg.DModel
+	return m.span(grad, pre+"q.weight", pre+"v.weight", 3*d, d), m.span(grad, pre+"q.bias", pre+"v.bias", 3*d)
+}
+
+// heads returns the q, k, v parts [B, H, N, Dh] of a split projection
+// buffer [3, B, H, N, Dh].
+func (m *CATE) heads(buf *dt) (q, k, v *dt) {
+	c := m.cfg
+	part := func(i int) *dt { return buf.Rows(i, i+1).Reshape(m.B, c.Heads, c.Nodes, c.DModel/c.Heads) }
+	return part(0), part(1), part(2)
+}
+
 func (m *CATE) alloc() error {
 	c, d := m.cfg, m.cfg.DModel
 	b, n := m.B, c.Nodes
 	r := b * n
 	dh := d / c.Heads
-	var err error
-	mk := func(shape ...int) *dt {
-		if err != nil {
-			return nil
-		}
-		var t *dt
-		t, err = m.dev.Empty(shape...)
-		return t
-	}
-	perLayer := func(shape ...int) []*dt {
-		out := make([]*dt, c.Layers)
-		for i := range out {
-			out[i] = mk(shape...)
-		}
-		return out
-	}
+	mk := m.mem.empty
+	perLayer := func(shape ...int) []*dt { return m.mem.perLayer(c.Layers, shape...) }
 	m.x, m.temb = mk(r, c.Vocab), mk(b, d)
 	m.tz, m.tH, m.tOut = mk(b, c.TimeHidden), mk(b, c.TimeHidden), mk(b, d)
 	m.e0 = mk(r, d)
@@ -262,22 +265,14 @@ func (m *CATE) alloc() error {
 		m.y = append(m.y, mk(r, wd))
 	}
 	m.score = m.y[len(m.y)-1]
-	if err != nil {
-		return err
-	}
 	// Constants.
 	pe := gnn.CellPositionalEncoding(n, d)
 	if c.PosEnc == "stagewise" {
 		pe = gnn.StageWisePositionalEncoding(n, d, c.StageLen)
 	}
-	if m.pe, err = m.dev.Upload(pe); err != nil {
-		return err
-	}
-	if m.ones, err = m.dev.UploadSlice(onesSlice(max(n, b)), max(n, b)); err != nil {
-		return err
-	}
+	m.pe, m.ones = m.mem.upload(pe), m.mem.upload(ones(max(n, b)))
 	if !m.train {
-		return nil
+		return m.mem.err
 	}
 	maxw := max(3*d, c.DFF, c.TimeHidden, c.Vocab)
 	for _, wd := range widths {
@@ -294,16 +289,8 @@ func (m *CATE) alloc() error {
 	m.dtOut, m.dtH, m.dtz = mk(b, d), mk(b, c.TimeHidden), mk(b, c.TimeHidden)
 	m.dbTmp = mk(maxw)
 	np := (m.ps.Len() + 1023) / 1024
-	m.sq, m.part, m.total = mk(np*1024), mk(np), mk(1)
-	return err
-}
-
-func onesSlice(n int) []float32 {
-	o := make([]float32, n)
-	for i := range o {
-		o[i] = 1
-	}
-	return o
+	m.sq, m.part = mk(np*1024), mk(np)
+	return m.mem.err
 }
 
 // SetMask uploads the 0/1 attention mask [N, N] (mask[i][j] = 0: node i does
@@ -323,13 +310,10 @@ func (m *CATE) SetMask(mask *tensor.Tensor) error {
 			bin[i] = 1
 		}
 	}
-	var err error
 	if m.mask == nil {
-		if m.mask, err = m.dev.Empty(n, n); err != nil {
-			return err
-		}
-		if m.negMask, err = m.dev.Empty(n * n); err != nil {
-			return err
+		m.mask, m.negMask = m.mem.empty(n, n), m.mem.empty(n*n)
+		if m.mem.err != nil {
+			return m.mem.err
 		}
 	}
 	if err := m.mask.CopyFrom(bin); err != nil {
@@ -340,26 +324,7 @@ func (m *CATE) SetMask(mask *tensor.Tensor) error {
 
 // Free releases the device buffers (the parameter set included).
 func (m *CATE) Free() {
-	all := []*dt{m.pe, m.mask, m.negMask, m.ones, m.x, m.temb, m.tz, m.tH, m.tOut, m.e0, m.lo, m.cat,
-		m.dScore, m.dH, m.dTmp, m.dLO, m.dAT, m.dBR, m.dF, m.dCat, m.dQKV, m.dQKVh, m.dOh, m.dP,
-		m.dtOut, m.dtH, m.dtz, m.dbTmp, m.sq, m.part, m.total}
-	for _, s := range [][]*dt{m.h, m.hm, m.a1, m.a2, m.m1, m.r1, m.m2, m.r2, m.mo, m.ro, m.qkv, m.qkvh,
-		m.oh, m.at, m.br1, m.br2, m.f, m.z, m.y, m.dY, m.dZ} {
-		all = append(all, s...)
-	}
-	if m.train && m.cfg.Dropout > 0 {
-		all = append(all, m.probsD...)
-		all = append(all, m.fd...)
-	}
-	all = append(all, m.probs...)
-	for _, t := range all {
-		t.Free()
-	}
-	if l := m.loss; l != nil {
-		for _, t := range []*dt{l.z, l.res, l.sq, l.std, l.w2, l.rowSum, l.out} {
-			t.Free()
-		}
-	}
+	m.mem.free()
 	if m.ps != nil {
 		m.ps.Free()
 	}
@@ -433,12 +398,10 @@ func (m *CATE) forward(train bool, seed uint64, step int64) error {
 		pre := fmt.Sprintf("blocks.%d.", l)
 		hin, hm, hout := m.h[l], m.hm[l], m.h[l+1]
 		ck.do(dev.LayerNorm(hin, m.w(pre+"ln1.weight"), m.w(pre+"ln1.bias"), 1e-5, m.a1[l], m.m1[l], m.r1[l]))
-		wqkv := m.span(false, pre+"attn.q.weight", pre+"attn.v.weight", 3*d, d)
-		bqkv := m.span(false, pre+"attn.q.bias", pre+"attn.v.bias", 3*d)
+		wqkv, bqkv := m.qkvParams(l, false)
 		ck.do(dev.Linear(m.a1[l], wqkv, bqkv, kernels.NoAct, 0, m.qkv[l]))
 		ck.do(dev.HeadsPermute(b, n, 3, hw, dh, false, m.qkv[l], m.qkvh[l]))
-		q, k, v := m.qkvh[l].Rows(0, 1).Reshape(b, hw, n, dh), m.qkvh[l].Rows(1, 2).Reshape(b, hw, n, dh),
-			m.qkvh[l].Rows(2, 3).Reshape(b, hw, n, dh)
+		q, k, v := m.heads(m.qkvh[l])
 		bh := b * hw
 		// S = scale·Q·Kᵀ, masked_fill(mask == 0, -1e9), softmax, dropout, ·V.
 		s := m.probs[l].Reshape(bh, n*n)
@@ -498,12 +461,10 @@ func (m *CATE) evalBlock(ck *checker, l int, scale float32) {
 	pre := fmt.Sprintf("blocks.%d.", l)
 	h := m.h[0]
 	ck.do(dev.LayerNorm(h, m.w(pre+"ln1.weight"), m.w(pre+"ln1.bias"), 1e-5, m.a1[l], nil, nil))
-	wqkv := m.span(false, pre+"attn.q.weight", pre+"attn.v.weight", 3*d, d)
-	bqkv := m.span(false, pre+"attn.q.bias", pre+"attn.v.bias", 3*d)
+	wqkv, bqkv := m.qkvParams(l, false)
 	ck.do(dev.Linear(m.a1[l], wqkv, bqkv, kernels.NoAct, 0, m.qkv[l]))
 	ck.do(dev.HeadsPermute(b, n, 3, hw, dh, false, m.qkv[l], m.qkvh[l]))
-	q, k, v := m.qkvh[l].Rows(0, 1).Reshape(b, hw, n, dh), m.qkvh[l].Rows(1, 2).Reshape(b, hw, n, dh),
-		m.qkvh[l].Rows(2, 3).Reshape(b, hw, n, dh)
+	q, k, v := m.heads(m.qkvh[l])
 	ck.do(dev.Attention(q, k, v, m.mask, scale, m.oh[l], m.probs[l]))
 	ck.do(dev.HeadsPermute(b, n, 1, hw, dh, true, m.at[l], m.oh[l]))
 	residual := func(x *dt, in int, wn, bn string) {

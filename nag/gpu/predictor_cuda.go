@@ -42,7 +42,7 @@ type Predictor struct {
 	du, dz1, da, dg *dt
 	topGrad         *dt // [B, N, C]: gradient at the last GCN output
 	dh              []*dt
-	owned           []*dt
+	mem             arena // every buffer above except wk
 	tc              tembCache
 
 	useGraph bool
@@ -84,30 +84,8 @@ func NewPredictor(dev *kernels.Device, p *gnn.Predictor, ds, fwd, bwd *tensor.Te
 	if cfg.Nodes > 32 {
 		return nil, fmt.Errorf("gpu: the graph kernels support at most 32 nodes, the predictor has %d", cfg.Nodes)
 	}
-	pr := &Predictor{dev: dev, cfg: cfg, B: b, useGraph: graphsDefault()}
-	var err error
-	up := func(t *tensor.Tensor) *dt {
-		if err != nil {
-			return nil
-		}
-		var d *dt
-		d, err = dev.Upload(t)
-		if err == nil {
-			pr.owned = append(pr.owned, d)
-		}
-		return d
-	}
-	mk := func(shape ...int) *dt {
-		if err != nil {
-			return nil
-		}
-		var d *dt
-		d, err = dev.Empty(shape...)
-		if err == nil {
-			pr.owned = append(pr.owned, d)
-		}
-		return d
-	}
+	pr := &Predictor{dev: dev, cfg: cfg, B: b, useGraph: graphsDefault(), mem: arena{dev: dev}}
+	up, mk := pr.mem.upload, pr.mem.empty
 	pr.fwd = up(fwd.Contiguous().Reshape(cfg.Nodes, cfg.Nodes))
 	pr.bwd = up(bwd.Contiguous().Reshape(cfg.Nodes, cfg.Nodes))
 	for _, l := range p.GCN {
@@ -144,9 +122,9 @@ func NewPredictor(dev *kernels.Device, p *gnn.Predictor, ds, fwd, bwd *tensor.Te
 	in := cfg.Vocab
 	for range p.GCN {
 		pr.hs = append(pr.hs, mk(b, n, c))
-		if err == nil {
-			var wk *kernels.DiGCNWork
-			wk, err = dev.NewDiGCNWork(b, n, in, c)
+		if pr.mem.err == nil {
+			wk, err := dev.NewDiGCNWork(b, n, in, c)
+			pr.mem.err = err
 			if err == nil {
 				pr.wk = append(pr.wk, wk)
 			}
@@ -160,13 +138,8 @@ func NewPredictor(dev *kernels.Device, p *gnn.Predictor, ds, fwd, bwd *tensor.Te
 	pr.a, pr.z1, pr.u, pr.y = mk(b, lh), mk(b, hsz), mk(b, hsz), mk(b, 1)
 	pr.du, pr.dz1, pr.da, pr.dg = mk(b, hsz), mk(b, hsz), mk(b, lh), mk(b, c)
 	pr.topGrad = mk(b, n, c)
-	if err == nil {
-		pr.ones, err = dev.UploadSlice(onesSlice(max(b, n)), max(b, n))
-		if err == nil {
-			pr.owned = append(pr.owned, pr.ones)
-		}
-	}
-	if err != nil {
+	pr.ones = up(ones(max(b, n)))
+	if err := pr.mem.err; err != nil {
 		pr.Free()
 		return nil, err
 	}
@@ -175,13 +148,11 @@ func NewPredictor(dev *kernels.Device, p *gnn.Predictor, ds, fwd, bwd *tensor.Te
 
 // Free releases the device buffers.
 func (p *Predictor) Free() {
-	for _, t := range p.owned {
-		t.Free()
-	}
+	p.mem.free()
 	for _, w := range p.wk {
 		w.Free()
 	}
-	p.owned, p.wk = nil, nil
+	p.wk = nil
 	p.graph.Destroy()
 	p.graph = nil
 }

@@ -85,15 +85,11 @@ func (m *CATE) allocLoss() error {
 	c := m.cfg
 	b, per := m.B, m.cfg.Nodes*c.Vocab
 	l := &dsm{}
-	var err error
-	for _, p := range []struct {
-		t     **dt
-		shape []int
-	}{{&l.z, []int{b, per}}, {&l.res, []int{b, per}}, {&l.sq, []int{b, per}}, {&l.std, []int{b}}, {&l.w2, []int{b}},
-		{&l.rowSum, []int{b}}, {&l.out, []int{2, 1}}} {
-		if *p.t, err = m.dev.Empty(p.shape...); err != nil {
-			return err
-		}
+	mk := m.mem.empty
+	l.z, l.res, l.sq = mk(b, per), mk(b, per), mk(b, per)
+	l.std, l.w2, l.rowSum, l.out = mk(b), mk(b), mk(b), mk(2, 1)
+	if m.mem.err != nil {
+		return m.mem.err
 	}
 	// The padding of the squared-gradient buffer stays zero.
 	if err := m.dev.Fill(m.sq, 0); err != nil {
@@ -197,8 +193,8 @@ func (m *CATE) backward(seed uint64, step int64) error {
 		undrop(m.dBR, l, 2)
 		lb(m.at[l], m.w(pre+"attn.out.weight"), m.dBR, m.dAT, pre+"attn.out.weight", pre+"attn.out.bias")
 		ck.do(dev.HeadsPermute(b, n, 1, hw, dh, false, m.dAT, m.dOh))
-		q, k, v := m.qkvh[l].Rows(0, 1), m.qkvh[l].Rows(1, 2), m.qkvh[l].Rows(2, 3)
-		dq, dk, dv := m.dQKVh.Rows(0, 1), m.dQKVh.Rows(1, 2), m.dQKVh.Rows(2, 3)
+		q, k, v := m.heads(m.qkvh[l])
+		dq, dk, dv := m.heads(m.dQKVh)
 		// dPD = dO·Vᵀ ; dV = PDᵀ·dO.
 		ck.do(dev.Gemm(kernels.GemmArgs{TransB: true, M: n, N: n, K: dh, Alpha: 1, Lda: dh, Ldb: dh, Ldc: n,
 			Batch: bh, StrideA: int64(n * dh), StrideB: int64(n * dh), StrideC: int64(n * n)}, m.dOh, v, m.dP))
@@ -214,9 +210,8 @@ func (m *CATE) backward(seed uint64, step int64) error {
 		ck.do(dev.Gemm(kernels.GemmArgs{TransA: true, M: n, N: dh, K: n, Alpha: scale, Lda: n, Ldb: dh, Ldc: dh,
 			Batch: bh, StrideA: int64(n * n), StrideB: int64(n * dh), StrideC: int64(n * dh)}, m.dP, q, dk))
 		ck.do(dev.HeadsPermute(b, n, 3, hw, dh, true, m.dQKV, m.dQKVh))
-		wqkv := m.span(false, pre+"attn.q.weight", pre+"attn.v.weight", 3*d, d)
-		gw := m.span(true, pre+"attn.q.weight", pre+"attn.v.weight", 3*d, d)
-		gb := m.span(true, pre+"attn.q.bias", pre+"attn.v.bias", 3*d)
+		wqkv, _ := m.qkvParams(l, false)
+		gw, gb := m.qkvParams(l, true)
 		ck.do(dev.LinearBackward(m.a1[l], wqkv, m.dQKV, m.dTmp, gw, gb, m.dbTmp.Rows(0, 3*d)))
 		ck.do(dev.LayerNormBackward(m.dTmp, m.h[l], m.w(pre+"ln1.weight"), m.m1[l], m.r1[l], m.dAT,
 			m.g(pre+"ln1.weight"), m.g(pre+"ln1.bias")))
