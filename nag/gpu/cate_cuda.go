@@ -125,8 +125,8 @@ func NewCATE(dev *kernels.Device, net *gnn.CATE, b int, train bool) (*CATE, erro
 		return nil, fmt.Errorf("gpu: the fused attention supports at most 32 nodes and head width 64 (config has %d, %d)",
 			cfg.Nodes, cfg.DModel/cfg.Heads)
 	}
-	m := &CATE{dev: dev, net: net, cfg: cfg, B: b, train: train, pos: map[string]int{}, useGraph: graphsDefault()}
-	m.mem.dev = dev
+	m := &CATE{dev: dev, net: net, cfg: cfg, B: b, train: train, pos: map[string]int{}, useGraph: graphsDefault(),
+		mem: arena{dev: dev}}
 	byName := map[string]*autograd.Var{}
 	for _, p := range net.Params() {
 		byName[p.Name] = p
