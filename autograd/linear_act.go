@@ -47,14 +47,7 @@ func (tp *Tape) LinearAct(x, w, b *Var, act tensor.Act) *Var {
 // 1 where y > 0, y + 1 = exp(z) elsewhere.
 func eluGradFromOutput(y, g *tensor.Tensor) *tensor.Tensor {
 	out := tensor.Zeros(y.Shape()...)
-	yd, gd, od := y.Contiguous().Data(), g.Contiguous().Data(), out.Data()
-	for i, v := range yd {
-		if v > 0 {
-			od[i] = gd[i]
-		} else {
-			od[i] = gd[i] * (v + 1)
-		}
-	}
+	tensor.ELUGradFromOutput(out.Data(), y.Contiguous().Data(), g.Contiguous().Data())
 	return out
 }
 

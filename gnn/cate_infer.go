@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
+	"github.com/nagml/nag/internal/par"
 	"github.com/nagml/nag/tensor"
 	"gonum.org/v1/gonum/blas"
 )
@@ -212,15 +212,5 @@ func runWorkers(w, n int, f func(w, lo, hi int)) {
 		f(0, 0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for i := 1; i < w; i++ {
-		lo, hi := i*n/w, (i+1)*n/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(i, lo, hi)
-		}()
-	}
-	f(0, 0, n/w)
-	wg.Wait()
+	par.Do(w, func(i int) { f(i, i*n/w, (i+1)*n/w) })
 }

@@ -81,13 +81,7 @@ func actGradBiasSum(y, g []float32, rows, n int, act tensor.Act, wantBias bool) 
 					}
 				}
 			case tensor.ActELU:
-				for j, v := range yr {
-					if v > 0 {
-						zr[j] = gr[j]
-					} else {
-						zr[j] = gr[j] * (v + 1)
-					}
-				}
+				tensor.ELUGradFromOutput(zr, yr, gr)
 			}
 			if acc != nil {
 				acc := acc[:len(zr)]

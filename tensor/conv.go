@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
+	"github.com/nagml/nag/internal/par"
 	"gonum.org/v1/gonum/blas"
 )
 
@@ -219,16 +219,7 @@ func convParallel(n int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		lo, hi := k*n/workers, (k+1)*n/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
+	par.Do(workers, func(k int) { f(k*n/workers, (k+1)*n/workers) })
 }
 
 // convMinCols is the GEMM width below which images are batched together.

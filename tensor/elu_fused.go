@@ -1,6 +1,10 @@
 package tensor
 
-import "github.com/nagml/nag/internal/f32math"
+import (
+	"math"
+
+	"github.com/nagml/nag/internal/f32math"
+)
 
 // ELU with a float32 exponential. The element-wise kernel table computes
 // ELU through float64 math.Expm1, which costs more than the GEMM feeding
@@ -49,6 +53,20 @@ func eluGradSlice(dst, x, g []float32, alpha float32) {
 		} else {
 			dst[i] = g[i] * alpha * expf32(v)
 		}
+	}
+}
+
+// ELUGradFromOutput stores g·dELU/dz in dst, written in terms of the ELU
+// output y (alpha 1): g where y > 0, g·(y + 1) = g·e^z elsewhere. The factor
+// is formed without a branch (y's sign bit selects 1 + y or 1 + 0): the signs
+// of a layer's outputs are random, and a branch per element mispredicts
+// half the time. The result equals the branching form bit for bit.
+func ELUGradFromOutput(dst, y, g []float32) {
+	y, g = y[:len(dst)], g[:len(dst)]
+	for i, v := range y {
+		b := math.Float32bits(v)
+		neg := uint32(int32(b) >> 31) // all ones when the sign bit is set
+		dst[i] = g[i] * (1 + math.Float32frombits(b&neg))
 	}
 }
 

@@ -91,3 +91,24 @@ func TestELUFastPath(t *testing.T) {
 		t.Fatalf("ELU(-Inf, +Inf, NaN, 0, -0) = %v", y)
 	}
 }
+
+// TestELUGradFromOutput compares the branch-free kernel with the branching
+// definition bit for bit, signed zeros and both signs of large values
+// included.
+func TestELUGradFromOutput(t *testing.T) {
+	rng := NewRNG(3)
+	y := RandN(rng, 1001).Data()
+	y = append(y, 0, float32(math.Copysign(0, -1)), -1, 1e-30, -1e-30, 40, -0.999999)
+	g := RandN(rng, len(y)).Data()
+	got := make([]float32, len(y))
+	ELUGradFromOutput(got, y, g)
+	for i, v := range y {
+		want := g[i] * (v + 1)
+		if v > 0 {
+			want = g[i]
+		}
+		if math.Float32bits(got[i]) != math.Float32bits(want) {
+			t.Fatalf("y %g g %g: got %g, want %g", v, g[i], got[i], want)
+		}
+	}
+}

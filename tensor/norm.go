@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
+
+	"github.com/nagml/nag/internal/par"
 )
 
 // normParallelFor splits [0, n) into contiguous chunks and runs f on them in
@@ -25,22 +26,9 @@ func normParallelFor(n, cost int, f func(w, lo, hi int)) int {
 		f(0, 0, n)
 		return 1
 	}
-	var wg sync.WaitGroup
 	chunk := (n + workers - 1) / workers
-	used := 0
-	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, n)
-		if lo >= hi {
-			break
-		}
-		used++
-		wg.Add(1)
-		go func(w, lo, hi int) {
-			defer wg.Done()
-			f(w, lo, hi)
-		}(w, lo, hi)
-	}
-	wg.Wait()
+	used := (n + chunk - 1) / chunk
+	par.Do(used, func(w int) { f(w, w*chunk, min((w+1)*chunk, n)) })
 	return used
 }
 

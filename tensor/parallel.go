@@ -2,7 +2,8 @@ package tensor
 
 import (
 	"runtime"
-	"sync"
+
+	"github.com/nagml/nag/internal/par"
 )
 
 // parallelMin is the smallest amount of work (elements, weighted by cost)
@@ -22,14 +23,5 @@ func parallelFor(n, cost int, f func(lo, hi int)) {
 		return
 	}
 	chunk := (n + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := chunk; lo < n; lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, min(lo+chunk, n))
-	}
-	f(0, min(chunk, n))
-	wg.Wait()
+	par.Do((n+chunk-1)/chunk, func(i int) { f(i*chunk, min((i+1)*chunk, n)) })
 }

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/nagml/nag/autograd"
+	"github.com/nagml/nag/internal/par"
 	"github.com/nagml/nag/tensor"
 )
 
@@ -181,8 +180,8 @@ const sweepChunkLen = 1 << 15
 // sweepChunk is the element range [lo, hi) of parameter param.
 type sweepChunk struct{ param, lo, hi int }
 
-// parallelChunks runs f on every chunk, spread over up to GOMAXPROCS
-// goroutines (the caller included) that take chunks in order from a shared
+// parallelChunks runs f on every chunk on the engine's helper pool
+// (internal/par; the caller included), chunks taken in order from a shared
 // counter. Small workloads (under two chunks' worth of elements) run on
 // the caller alone.
 func parallelChunks(chunks []sweepChunk, f func(sweepChunk)) {
@@ -197,26 +196,7 @@ func parallelChunks(chunks []sweepChunk, f func(sweepChunk)) {
 		}
 		return
 	}
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= len(chunks) {
-				return
-			}
-			f(chunks[i])
-		}
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	work()
-	wg.Wait()
+	par.Do(len(chunks), func(i int) { f(chunks[i]) })
 }
 
 func sameParams(a, b []*autograd.Var) bool {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/nagml/nag/internal/par"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -285,7 +286,6 @@ type workspace struct {
 	// packed counts the B panels packed so far (a worker computes only once
 	// all are packed).
 	nextGroup, nextTask, packed atomic.Int64
-	wg                          sync.WaitGroup
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -363,30 +363,22 @@ func (p *problem) run(ws *workspace, workers int) {
 	}
 }
 
-// parallel runs one (N block, K block) round on workers goroutines (the
-// caller being worker 0) in one parallel region: each worker packs B panel
-// groups until none are left, waits (spinning) until every group is packed,
-// then takes compute tasks. One goroutine hand-off per round instead of one
-// per phase matters on small products, where waking the other core costs
-// tens of microseconds.
+// parallel runs one (N block, K block) round as one parallel region of
+// workers participants on the engine's helper pool (internal/par): each packs
+// B panel groups until none are left, waits (spinning) until every group is
+// packed, then takes compute tasks. One hand-off per round instead of one per
+// phase matters on small products; a participant that starts late finds the
+// work done and returns at once.
 func (p *problem) parallel(ws *workspace, workers int) {
 	ws.nextGroup.Store(0)
 	ws.nextTask.Store(0)
 	ws.packed.Store(0)
-	if workers > 1 {
-		ws.wg.Add(workers - 1)
-		for w := 1; w < workers; w++ {
-			go p.worker(ws, w)
-		}
-	}
-	p.round(ws, 0)
-	ws.wg.Wait()
+	par.DoTask(workers, ws)
 }
 
-func (p *problem) worker(ws *workspace, w int) {
-	defer ws.wg.Done()
-	p.round(ws, w)
-}
+// Run is worker w's part of the current round (ws.p is the problem);
+// workspace implements par.Task so that a round allocates nothing.
+func (ws *workspace) Run(w int) { ws.p.round(ws, w) }
 
 func (p *problem) round(ws *workspace, w int) {
 	mr, nr, kb := p.kern.mr, p.kern.nr, p.kb
