@@ -36,6 +36,12 @@ func TestCATEParamCount(t *testing.T) {
 			c.PosEnc, c.StageLen = "stagewise", 4
 			return c
 		}(), 3992777},
+		// Medium preset on the OFA space (what nag mbv3-train-score --config medium builds).
+		{"medium-ofa", func() CATEConfig {
+			c := MediumCATEConfig(20, 9)
+			c.PosEnc, c.StageLen = "stagewise", 4
+			return c
+		}(), 302025},
 	} {
 		m, err := NewCATE(c.cfg, tensor.NewRNG(1))
 		if err != nil {

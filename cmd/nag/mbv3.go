@@ -23,7 +23,7 @@ func runMBV3TrainScore(e *env, args []string) error {
 	dataSeed := fs.Uint64("data-seed", 1, "seed of the draw")
 	archs := fs.String("archs", "", "train on the architecture strings in this file instead (one per line)")
 	mask := fs.String("mask", mbv3.MaskStage, "attention mask: stage (each layer attends to its stage) or chain (the reference's; needs a deep network)")
-	preset := fs.String("config", "small", "score-network preset: small or paper")
+	preset := fs.String("config", "small", "score-network preset: small, medium or paper")
 	sigmaMax := fs.Float64("sigma-max", 1, "σ_max of the VE-SDE (reference: 1.0 for this space)")
 	iters := fs.Int("iters", 4000, "total training iterations")
 	batch := fs.Int("batch", 256, "batch size")

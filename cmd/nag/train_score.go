@@ -18,9 +18,9 @@ func runTrainScore(e *env, args []string) error {
 		// The MobileNetV3 space has its own data flags (see nag mbv3-train-score -h).
 		return runMBV3TrainScore(e, rest)
 	}
-	fs := newFlags(e, "train-score", "--space nb201|mbv3 --config small|paper --iters N --out FILE [--split 0.5] [--resume FILE]")
+	fs := newFlags(e, "train-score", "--space nb201|mbv3 --config small|medium|paper --iters N --out FILE [--split 0.5] [--resume FILE]")
 	space := fs.String("space", "nb201", "search space: nb201, or mbv3 (then the flags of nag mbv3-train-score apply)")
-	preset := fs.String("config", "small", "score-network configuration: small (CPU default) or paper (reference, 3.99 M parameters)")
+	preset := fs.String("config", "small", "score-network configuration: small (CPU default), medium or paper (reference, 3.99 M parameters)")
 	iters := fs.Int("iters", diffusion.DefaultIters, "total training iterations (with --resume: the new total)")
 	batch := fs.Int("batch", diffusion.DefaultBatch, "mini-batch size")
 	seed := fs.Uint64("seed", 42, "seed for initialisation and training randomness")

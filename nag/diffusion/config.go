@@ -62,7 +62,7 @@ type Config struct {
 const DefaultMaxLoss = 1e4
 
 // NewConfig returns the default run configuration for a space and a model
-// preset ("small" or "paper"): VE-SDE σ 0.1..5 (N 1000), Adam with lr
+// preset ("small", "medium" or "paper"): VE-SDE σ 0.1..5 (N 1000), Adam with lr
 // DefaultLR, DefaultWarmup warm-up steps, clipping at 1 and EMA 0.9999,
 // batch 256, DefaultIters iterations, all of the space.
 func NewConfig(sp Space, preset string) (Config, error) {

@@ -229,7 +229,7 @@ func DiffusionSpace(spec DatasetSpec, archs []ofa.Arch, mask string) (diffusion.
 }
 
 // NewScoreConfig returns the score-network training configuration for the
-// OFA space: the named CATE preset ("small" or "paper") with the stage-wise
+// OFA space: the named CATE preset ("small", "medium" or "paper") with the stage-wise
 // encoding, and the OFA VE-SDE σ 0.1..1 (reference §3).
 func NewScoreConfig(sp diffusion.Space, preset string) (diffusion.Config, error) {
 	cfg, err := diffusion.NewConfig(sp, preset)
