@@ -235,7 +235,24 @@ sgemm_tf32(int transA, int transB, int M, int N, int K, float alpha, const float
 #define B_BK 8
 #define B_PAD 4
 
-template <int BN>
+// nag_ld4 loads the 4 consecutive floats at p, which must be 16-byte aligned,
+// as one vector load (the emulator checks the alignment the hardware needs).
+__device__ __forceinline__ float4 nag_ld4(const float* p) {
+#ifdef NAG_EMU_CHECK_ALIGN16
+  NAG_EMU_CHECK_ALIGN16(p);
+#endif
+  return *reinterpret_cast<const float4*>(p);
+}
+
+// nag_ld4_guarded is nag_ld4 where all four are in range, otherwise four
+// guarded scalar loads (zero out of range): p[i·step] is element i, ok(i)
+// says whether it exists. Used at the tile edges of the vector kernels.
+#define NAG_LD4(P, STEP, OK, FAST)                                          \
+  ((FAST) ? nag_ld4(P)                                                      \
+          : make_float4((OK(0)) ? (P)[0] : 0.f, (OK(1)) ? (P)[(STEP)] : 0.f, \
+                        (OK(2)) ? (P)[2 * (STEP)] : 0.f, (OK(3)) ? (P)[3 * (STEP)] : 0.f))
+
+template <int BN, bool VEC>
 __device__ __forceinline__ void nag_gemm_big(int transA, int transB, int M, int N, int K, float alpha,
                                              const float* __restrict__ A, int lda, const float* __restrict__ B,
                                              int ldb, float beta, float* __restrict__ C, int ldc,
@@ -252,36 +269,113 @@ __device__ __forceinline__ void nag_gemm_big(int transA, int transB, int M, int 
 #pragma unroll
     for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
   float ra[LA], rb[LB];
-  auto fetch = [&](int k0) {
+  // VEC: the same tiles read with one float4 per four values along each
+  // operand's contiguous axis (k of row-major A, m of transposed A, n of
+  // row-major B, k of transposed B), a quarter of the load instructions.
+  // Needs 16-byte aligned A and B, leading dimensions and batch strides
+  // that are multiples of 4 (the launcher checks).
+  constexpr int LA4 = B_BM * B_BK / 4 / NT, LB4 = BN * B_BK / 4 / NT;
+  float4 va[LA4], vb[LB4];
+  auto fetch4 = [&](int k0) {
 #pragma unroll
-    for (int l = 0; l < LA; l++) {
-      int idx = t + l * NT, m, k;
-      if (!transA) { m = idx / B_BK; k = idx % B_BK; }
-      else { k = idx / B_BM; m = idx % B_BM; }
-      int gm = m0 + m, gk = k0 + k;
-      ra[l] = (gm < M && gk < K) ? (transA ? A[(long long)gk * lda + gm] : A[(long long)gm * lda + gk]) : 0.f;
+    for (int l = 0; l < LA4; l++) {
+      int idx = t + l * NT;
+      if (!transA) {
+        int m = idx / (B_BK / 4), k = (idx % (B_BK / 4)) * 4, gm = m0 + m, gk = k0 + k;
+        const float* p = A + (long long)gm * lda + gk;
+#define OK(i) (gm < M && gk + (i) < K)
+        va[l] = NAG_LD4(p, 1, OK, gm < M && gk + 3 < K);
+#undef OK
+      } else {
+        int k = idx / (B_BM / 4), m = (idx % (B_BM / 4)) * 4, gm = m0 + m, gk = k0 + k;
+        const float* p = A + (long long)gk * lda + gm;
+#define OK(i) (gk < K && gm + (i) < M)
+        va[l] = NAG_LD4(p, 1, OK, gk < K && gm + 3 < M);
+#undef OK
+      }
     }
 #pragma unroll
-    for (int l = 0; l < LB; l++) {
-      int idx = t + l * NT, n, k;
-      if (!transB) { k = idx / BN; n = idx % BN; }
-      else { n = idx / B_BK; k = idx % B_BK; }
-      int gn = n0 + n, gk = k0 + k;
-      rb[l] = (gn < N && gk < K) ? (transB ? B[(long long)gn * ldb + gk] : B[(long long)gk * ldb + gn]) : 0.f;
+    for (int l = 0; l < LB4; l++) {
+      int idx = t + l * NT;
+      if (!transB) {
+        int k = idx / (BN / 4), n = (idx % (BN / 4)) * 4, gn = n0 + n, gk = k0 + k;
+        const float* p = B + (long long)gk * ldb + gn;
+#define OK(i) (gk < K && gn + (i) < N)
+        vb[l] = NAG_LD4(p, 1, OK, gk < K && gn + 3 < N);
+#undef OK
+      } else {
+        int n = idx / (B_BK / 4), k = (idx % (B_BK / 4)) * 4, gn = n0 + n, gk = k0 + k;
+        const float* p = B + (long long)gn * ldb + gk;
+#define OK(i) (gn < N && gk + (i) < K)
+        vb[l] = NAG_LD4(p, 1, OK, gn < N && gk + 3 < K);
+#undef OK
+      }
+    }
+  };
+  auto store4 = [&](int buf) {
+#pragma unroll
+    for (int l = 0; l < LA4; l++) {
+      int idx = t + l * NT;
+      float4 v = va[l];
+      if (!transA) {
+        int m = idx / (B_BK / 4), k = (idx % (B_BK / 4)) * 4;
+        As[buf][k][m] = v.x; As[buf][k + 1][m] = v.y; As[buf][k + 2][m] = v.z; As[buf][k + 3][m] = v.w;
+      } else {
+        int k = idx / (B_BM / 4), m = (idx % (B_BM / 4)) * 4;
+        *reinterpret_cast<float4*>(&As[buf][k][m]) = v;
+      }
+    }
+#pragma unroll
+    for (int l = 0; l < LB4; l++) {
+      int idx = t + l * NT;
+      float4 v = vb[l];
+      if (!transB) {
+        int k = idx / (BN / 4), n = (idx % (BN / 4)) * 4;
+        *reinterpret_cast<float4*>(&Bs[buf][k][n]) = v;
+      } else {
+        int n = idx / (B_BK / 4), k = (idx % (B_BK / 4)) * 4;
+        Bs[buf][k][n] = v.x; Bs[buf][k + 1][n] = v.y; Bs[buf][k + 2][n] = v.z; Bs[buf][k + 3][n] = v.w;
+      }
+    }
+  };
+  auto fetch = [&](int k0) {
+    if (VEC) {
+      fetch4(k0);
+    } else {
+#pragma unroll
+      for (int l = 0; l < LA; l++) {
+        int idx = t + l * NT, m, k;
+        if (!transA) { m = idx / B_BK; k = idx % B_BK; }
+        else { k = idx / B_BM; m = idx % B_BM; }
+        int gm = m0 + m, gk = k0 + k;
+        ra[l] = (gm < M && gk < K) ? (transA ? A[(long long)gk * lda + gm] : A[(long long)gm * lda + gk]) : 0.f;
+      }
+#pragma unroll
+      for (int l = 0; l < LB; l++) {
+        int idx = t + l * NT, n, k;
+        if (!transB) { k = idx / BN; n = idx % BN; }
+        else { n = idx / B_BK; k = idx % B_BK; }
+        int gn = n0 + n, gk = k0 + k;
+        rb[l] = (gn < N && gk < K) ? (transB ? B[(long long)gn * ldb + gk] : B[(long long)gk * ldb + gn]) : 0.f;
+      }
     }
   };
   auto store = [&](int buf) {
+    if (VEC) {
+      store4(buf);
+    } else {
 #pragma unroll
-    for (int l = 0; l < LA; l++) {
-      int idx = t + l * NT;
-      if (!transA) As[buf][idx % B_BK][idx / B_BK] = ra[l];
-      else As[buf][idx / B_BM][idx % B_BM] = ra[l];
-    }
+      for (int l = 0; l < LA; l++) {
+        int idx = t + l * NT;
+        if (!transA) As[buf][idx % B_BK][idx / B_BK] = ra[l];
+        else As[buf][idx / B_BM][idx % B_BM] = ra[l];
+      }
 #pragma unroll
-    for (int l = 0; l < LB; l++) {
-      int idx = t + l * NT;
-      if (!transB) Bs[buf][idx / BN][idx % BN] = rb[l];
-      else Bs[buf][idx % B_BK][idx / B_BK] = rb[l];
+      for (int l = 0; l < LB; l++) {
+        int idx = t + l * NT;
+        if (!transB) Bs[buf][idx / BN][idx % BN] = rb[l];
+        else Bs[buf][idx % B_BK][idx / B_BK] = rb[l];
+      }
     }
   };
   fetch(0);
@@ -336,7 +430,7 @@ sgemm_128(int transA, int transB, int M, int N, int K, float alpha, const float*
           float actp) {
   __shared__ __align__(16) float As[2][B_BK][B_BM + B_PAD];
   __shared__ __align__(16) float Bs[2][B_BK][128 + B_PAD];
-  nag_gemm_big<128>(transA, transB, M, N, K, alpha, A + strideA * blockIdx.z, lda, B + strideB * blockIdx.z, ldb,
+  nag_gemm_big<128, false>(transA, transB, M, N, K, alpha, A + strideA * blockIdx.z, lda, B + strideB * blockIdx.z, ldb,
                     beta, C + strideC * blockIdx.z, ldc, bias, act, actp, As, Bs);
 }
 
@@ -347,6 +441,31 @@ sgemm_128x64(int transA, int transB, int M, int N, int K, float alpha, const flo
              float actp) {
   __shared__ __align__(16) float As[2][B_BK][B_BM + B_PAD];
   __shared__ __align__(16) float Bs[2][B_BK][64 + B_PAD];
-  nag_gemm_big<64>(transA, transB, M, N, K, alpha, A + strideA * blockIdx.z, lda, B + strideB * blockIdx.z, ldb,
+  nag_gemm_big<64, false>(transA, transB, M, N, K, alpha, A + strideA * blockIdx.z, lda, B + strideB * blockIdx.z, ldb,
                    beta, C + strideC * blockIdx.z, ldc, bias, act, actp, As, Bs);
+}
+
+// sgemm_128v / sgemm_128x64v: sgemm_128 / sgemm_128x64 with float4 global loads
+// (same tiles, same arithmetic, bit-identical results). Not yet timed on a
+// GPU, so the launcher only runs them by name (GemmWith).
+extern "C" __global__ void __launch_bounds__(256, 2)
+sgemm_128v(int transA, int transB, int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
+           long long strideA, const float* __restrict__ B, int ldb, long long strideB, float beta,
+           float* __restrict__ C, int ldc, long long strideC, const float* __restrict__ bias, int act,
+           float actp) {
+  __shared__ __align__(16) float As[2][B_BK][B_BM + B_PAD];
+  __shared__ __align__(16) float Bs[2][B_BK][128 + B_PAD];
+  nag_gemm_big<128, true>(transA, transB, M, N, K, alpha, A + strideA * blockIdx.z, lda, B + strideB * blockIdx.z,
+                          ldb, beta, C + strideC * blockIdx.z, ldc, bias, act, actp, As, Bs);
+}
+
+extern "C" __global__ void __launch_bounds__(128, 3)
+sgemm_128x64v(int transA, int transB, int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
+              long long strideA, const float* __restrict__ B, int ldb, long long strideB, float beta,
+              float* __restrict__ C, int ldc, long long strideC, const float* __restrict__ bias, int act,
+              float actp) {
+  __shared__ __align__(16) float As[2][B_BK][B_BM + B_PAD];
+  __shared__ __align__(16) float Bs[2][B_BK][64 + B_PAD];
+  nag_gemm_big<64, true>(transA, transB, M, N, K, alpha, A + strideA * blockIdx.z, lda, B + strideB * blockIdx.z,
+                         ldb, beta, C + strideC * blockIdx.z, ldc, bias, act, actp, As, Bs);
 }

@@ -57,17 +57,38 @@ type gemmKernel struct {
 	threads        int
 	tm, tn         int
 	cost           float64
-	minBlocksPerSM int // below this many blocks per SM the kernel hides latency poorly
+	minBlocksPerSM int  // below this many blocks per SM the kernel hides latency poorly
+	vec            bool // float4 global loads: needs 16-byte aligned operands (gemmVecOK)
+}
+
+// vecGemms are the float4-load variants of the 8x8-per-thread kernels
+// (same tiles, bit-identical results). They run only by name (GemmWith)
+// until timed on a GPU against the scalar-load kernels pickGemm chooses from.
+var vecGemms = []gemmKernel{
+	{"sgemm_128v", 256, 128, 128, 1, 1, true},
+	{"sgemm_128x64v", 128, 128, 64, 1, 2, true},
+}
+
+// gemmVecOK reports whether a float4-load kernel may run: both operands'
+// device addresses 16-byte aligned and their leading dimensions and batch
+// strides multiples of 4 floats, so every vector load is aligned.
+func gemmVecOK(aAddr, bAddr uintptr, lda, ldb int, strideA, strideB int64) bool {
+	return aAddr%16 == 0 && bAddr%16 == 0 && lda%4 == 0 && ldb%4 == 0 && strideA%4 == 0 && strideB%4 == 0
 }
 
 var fp32Gemms = []gemmKernel{
-	{"sgemm_128", 256, 128, 128, 1, 1},
-	{"sgemm_128x64", 128, 128, 64, 1, 2},
-	{"sgemm_tiled", 256, 64, 64, 1.9, 0},
+	{"sgemm_128", 256, 128, 128, 1, 1, false},
+	{"sgemm_128x64", 128, 128, 64, 1, 2, false},
+	{"sgemm_tiled", 256, 64, 64, 1.9, 0, false},
 }
 
 func gemmByName(name string) (gemmKernel, bool) {
 	for _, k := range fp32Gemms {
+		if k.name == name {
+			return k, true
+		}
+	}
+	for _, k := range vecGemms {
 		if k.name == name {
 			return k, true
 		}

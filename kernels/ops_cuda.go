@@ -306,7 +306,8 @@ func (d *Device) Gemm(g GemmArgs, a, b, c *DeviceTensor) error {
 }
 
 // GemmWith runs g with a named kernel ("sgemm_tiled", "sgemm_128",
-// "sgemm_128x64" or "sgemm_tf32").
+// "sgemm_128x64", "sgemm_tf32", or the float4-load "sgemm_128v" and
+// "sgemm_128x64v", which need aligned operands: see gemmVecOK).
 func (d *Device) GemmWith(kernel string, g GemmArgs, a, b, c *DeviceTensor) error {
 	k, ok := gemmByName(kernel)
 	if !ok {
@@ -339,6 +340,10 @@ func (d *Device) gemm(k gemmKernel, g GemmArgs, a, b, c *DeviceTensor) error {
 	need("C", c, g.M, g.N, g.Ldc, g.StrideC)
 	if g.M == 0 || g.N == 0 {
 		return nil
+	}
+	if k.vec && !gemmVecOK(uintptr(a.ptr), uintptr(b.ptr), g.Lda, g.Ldb, g.StrideA, g.StrideB) {
+		return fmt.Errorf("kernels: %s needs 16-byte aligned A and B with leading dimensions and batch strides that are multiples of 4 (lda %d, ldb %d, strides %d, %d)",
+			k.name, g.Lda, g.Ldb, g.StrideA, g.StrideB)
 	}
 	if batch > 65535 {
 		panic(fmt.Sprintf("kernels: Gemm batch %d > 65535", batch))

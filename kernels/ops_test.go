@@ -166,3 +166,34 @@ func TestPickGemm(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmVecOK checks the alignment rule of the float4-load GEMM kernels.
+func TestGemmVecOK(t *testing.T) {
+	for _, c := range []struct {
+		a, b             uintptr
+		lda, ldb         int
+		strideA, strideB int64
+		want             bool
+	}{
+		{0x1000, 0x2000, 768, 768, 0, 0, true},
+		{0x1000, 0x2000, 768, 1536, 768 * 2048, 0, true},
+		{0x1004, 0x2000, 768, 768, 0, 0, false}, // A view 4 bytes into an allocation
+		{0x1000, 0x2008, 768, 768, 0, 0, false},
+		{0x1000, 0x2000, 77, 768, 0, 0, false},
+		{0x1000, 0x2000, 768, 78, 0, 0, false},
+		{0x1000, 0x2000, 768, 768, 770, 0, false},
+		{0x1000, 0x2000, 768, 768, 0, 6, false},
+	} {
+		if got := gemmVecOK(c.a, c.b, c.lda, c.ldb, c.strideA, c.strideB); got != c.want {
+			t.Errorf("gemmVecOK(%#x, %#x, %d, %d, %d, %d) = %v, want %v", c.a, c.b, c.lda, c.ldb, c.strideA, c.strideB, got, c.want)
+		}
+	}
+	for _, k := range vecGemms {
+		if got, ok := gemmByName(k.name); !ok || !got.vec {
+			t.Errorf("gemmByName(%q) = %+v, %v: want the vec kernel", k.name, got, ok)
+		}
+	}
+	if got := pickGemm(2048, 1536, 768, 1, 132); got.vec {
+		t.Errorf("pickGemm chose %s: the vec kernels are not timed on a GPU yet", got.name)
+	}
+}

@@ -44,6 +44,16 @@ alignas(16) inline float dyn_shared[1 << 16];
 struct alignas(16) float4 {
   float x, y, z, w;
 };
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+// A vector load from an address the hardware would fault on stops the test.
+#define NAG_EMU_CHECK_ALIGN16(p)                                                        \
+  do {                                                                                  \
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0) {                                     \
+      fprintf(stderr, "misaligned float4 load at %p (%s:%d)\n", (const void*)(p), __FILE__, \
+              __LINE__);                                                                \
+      abort();                                                                          \
+    }                                                                                   \
+  } while (0)
 #define NAG_EMU_TF32(x) emu::tf32(x)
 #define NAG_EMU_MMA_TF32(acc, a, b) emu::mma_m16n8k8_tf32(acc, a, b)
 #define NAG_DYNAMIC_SHARED(type, name) type* name = reinterpret_cast<type*>(emu::dyn_shared)
