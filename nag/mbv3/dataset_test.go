@@ -181,7 +181,7 @@ func TestDefaultScoreModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Step != 9000 || m.Weights != "ema" || m.Space.MaskName != "stage/ofa-100000-seed1" || len(m.TrainIndices) != 100000 || m.Config.SDE.SigmaMax != 1 {
+	if m.Step != 80000 || m.Weights != "ema" || m.Space.MaskName != "stage/ofa-100000-seed1" || len(m.TrainIndices) != 100000 || m.Config.SDE.SigmaMax != 1 {
 		t.Fatalf("default model: step %d, %s weights, mask %s, %d indices, σ_max %g", m.Step, m.Weights, m.Space.MaskName, len(m.TrainIndices), m.Config.SDE.SigmaMax)
 	}
 }

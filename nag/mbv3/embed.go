@@ -12,7 +12,7 @@ import (
 var defaultScoreNet []byte
 
 // DefaultScoreModel returns the embedded OFA score network (see
-// models/README.md): the small CATE trained 9,000 iterations on 100,000
+// models/README.md): the small CATE trained 80,000 iterations on 100,000
 // networks from OFA's sampler with the stage mask.
 func DefaultScoreModel() (*diffusion.Model, error) {
 	c, err := ckpt.ReadBytes(defaultScoreNet, diffusion.CheckpointKind)
