@@ -49,14 +49,7 @@ func (b *Backend) sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, ld
 	if err != nil {
 		return err
 	}
-	ar, ac := m, k
-	if ta {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if tb {
-		br, bc = n, k
-	}
+	ar, ac, br, bc := GemmArgs{TransA: ta, TransB: tb, M: m, N: n, K: k}.operandShapes()
 	sa, sb, sc := gemmSpan(ar, ac, lda), gemmSpan(br, bc, ldb), gemmSpan(m, n, ldc)
 	if len(a) < sa || len(bb) < sb || len(c) < sc {
 		return fmt.Errorf("slices too short: a %d/%d, b %d/%d, c %d/%d", len(a), sa, len(bb), sb, len(c), sc)

@@ -369,14 +369,7 @@ func TestGemm(t *testing.T) {
 			}{{"sgemm_tiled", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128x64", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_tf32", 4e-3}} {
 				pad := 3
 				g := GemmArgs{TransA: tr[0], TransB: tr[1], M: m, N: n, K: k, Alpha: 1.25, Beta: -0.5}
-				ar, ac := m, k
-				if g.TransA {
-					ar, ac = k, m
-				}
-				br, bc := k, n
-				if g.TransB {
-					br, bc = n, k
-				}
+				ar, ac, br, bc := g.operandShapes()
 				g.Lda, g.Ldb, g.Ldc = ac+pad, bc+pad, n+pad
 				a := randn(rng, ar*g.Lda).Data()
 				b := randn(rng, br*g.Ldb).Data()
@@ -409,14 +402,7 @@ func TestGemmVec(t *testing.T) {
 		m, n, k := s[0], s[1], s[2]
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 			g := GemmArgs{TransA: tr[0], TransB: tr[1], M: m, N: n, K: k, Alpha: 1.25, Beta: -0.5, Batch: 2}
-			ar, ac := m, k
-			if g.TransA {
-				ar, ac = k, m
-			}
-			br, bc := k, n
-			if g.TransB {
-				br, bc = n, k
-			}
+			ar, ac, br, bc := g.operandShapes()
 			g.Lda, g.Ldb, g.Ldc = up4(ac), up4(bc), n+1
 			g.StrideA, g.StrideB, g.StrideC = int64(ar*g.Lda), int64(br*g.Ldb), int64(m*g.Ldc)
 			a := randn(rng, 2*ar*g.Lda).Data()

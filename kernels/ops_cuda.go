@@ -287,6 +287,20 @@ type Epilogue struct {
 	P    float32
 }
 
+// operandShapes returns the stored shapes of A (ar x ac) and B (br x bc):
+// op(A) is M x K and op(B) K x N, transposed in storage when TransA / TransB.
+func (g GemmArgs) operandShapes() (ar, ac, br, bc int) {
+	ar, ac = g.M, g.K
+	if g.TransA {
+		ar, ac = g.K, g.M
+	}
+	br, bc = g.K, g.N
+	if g.TransB {
+		br, bc = g.N, g.K
+	}
+	return ar, ac, br, bc
+}
+
 func gemmSpan(rows, cols, ld int) int {
 	if rows == 0 || cols == 0 {
 		return 0
@@ -318,14 +332,7 @@ func (d *Device) GemmWith(kernel string, g GemmArgs, a, b, c *DeviceTensor) erro
 
 func (d *Device) gemm(k gemmKernel, g GemmArgs, a, b, c *DeviceTensor) error {
 	batch := max(g.Batch, 1)
-	ar, ac := g.M, g.K
-	if g.TransA {
-		ar, ac = g.K, g.M
-	}
-	br, bc := g.K, g.N
-	if g.TransB {
-		br, bc = g.N, g.K
-	}
+	ar, ac, br, bc := g.operandShapes()
 	need := func(what string, t *DeviceTensor, rows, cols, ld int, stride int64) {
 		if rows > 0 && cols > 0 && ld < cols {
 			panic(fmt.Sprintf("kernels: Gemm: leading dimension of %s %d < %d", what, ld, cols))

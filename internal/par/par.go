@@ -69,12 +69,11 @@ type pool struct {
 	job     job
 	cur     atomic.Pointer[job] // &job while a loop is in flight, else nil
 	seq     atomic.Uint64       // incremented when a loop is published
-	helpers atomic.Int32        // helpers started
+	helpers int                 // helpers started (touched only by the holder of busy)
 
-	mu      sync.Mutex // guards parking
-	cond    *sync.Cond
-	parked  atomic.Int32
-	started sync.Mutex // serialises starting helpers
+	mu     sync.Mutex // guards parking
+	cond   *sync.Cond
+	parked atomic.Int32
 }
 
 var thePool = newPool()
@@ -84,10 +83,6 @@ func newPool() *pool {
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
-
-// Workers is the number of goroutines a parallel loop can use at most: the
-// caller plus one helper per further CPU the Go scheduler may use.
-func Workers() int { return runtime.GOMAXPROCS(0) }
 
 // Do calls f(i) for every i in [0, n) exactly once and returns when all calls
 // have returned. Calls run on the calling goroutine and on idle helpers, in
@@ -153,15 +148,10 @@ func (p *pool) join() {
 	j.users.Add(-1)
 }
 
-// ensure starts helpers until there are at least want.
+// ensure starts helpers until there are at least want. Only the holder of
+// busy calls it.
 func (p *pool) ensure(want int) {
-	if int(p.helpers.Load()) >= want {
-		return
-	}
-	p.started.Lock()
-	defer p.started.Unlock()
-	for int(p.helpers.Load()) < want {
-		p.helpers.Add(1)
+	for ; p.helpers < want; p.helpers++ {
 		go p.helper(p.seq.Load())
 	}
 }

@@ -246,6 +246,37 @@ static void test_layernorm() {
   check("layernorm dbeta", db, wdb, 1e-5, 1e-5);
 }
 
+// gemm_ref is C = alpha·op(A)·op(B) + beta·C0 in double for each of batch
+// entries (strides sA, sB, sC; 0 broadcasts an operand).
+static vector<double> gemm_ref(int ta, int tb, int m, int n, int k, float alpha, const V& A, int lda, long long sA,
+                               const V& B, int ldb, long long sB, float beta, const V& C0, int ldc, long long sC,
+                               int batch) {
+  vector<double> w = toD(C0);
+  for (int z = 0; z < batch; z++)
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) {
+        double acc = 0;
+        for (int kk = 0; kk < k; kk++) {
+          double av = ta ? A[z * sA + kk * lda + i] : A[z * sA + i * lda + kk];
+          double bv = tb ? B[z * sB + j * ldb + kk] : B[z * sB + kk * ldb + j];
+          acc += av * bv;
+        }
+        w[z * sC + i * ldc + j] = alpha * acc + beta * C0[z * sC + i * ldc + j];
+      }
+  return w;
+}
+
+// run_gemm launches a GEMM kernel with a tm x tn block tile and the given
+// threads per block over C (batch entries in z), without epilogue.
+template <class Kern>
+static void run_gemm(Kern kern, int tm, int tn, unsigned threads, int ta, int tb, int m, int n, int k, float alpha,
+                     const V& A, int lda, long long sA, const V& B, int ldb, long long sB, float beta, V& C, int ldc,
+                     long long sC, int batch) {
+  emu::launch(dim3{(unsigned)((n + tn - 1) / tn), (unsigned)((m + tm - 1) / tm), (unsigned)batch}, dim3{threads}, 0,
+              kern, ta, tb, m, n, k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C.data(), ldc, sC,
+              (const float*)nullptr, -1, 0.f);
+}
+
 static void test_gemm() {
   struct S {
     int m, n, k;
@@ -259,42 +290,27 @@ static void test_gemm() {
         long long sA = (long long)ar * lda, sB = 0 /* broadcast B */, sC = (long long)s.m * ldc;
         V A = randv(batch * sA), B = randv(br * ldb), C = randv(batch * sC), C0 = C;
         float alpha = 1.5f, beta = -0.5f;
-        emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 63) / 64), (unsigned)batch}, dim3{256}, 0,
-                    sgemm_tiled, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C.data(),
-                    ldc, sC, (const float*)nullptr, -1, 0.f);
-        vector<double> w = toD(C0);
-        for (int z = 0; z < batch; z++)
-          for (int i = 0; i < s.m; i++)
-            for (int j = 0; j < s.n; j++) {
-              double acc = 0;
-              for (int kk = 0; kk < s.k; kk++) {
-                double av = ta ? A[z * sA + kk * lda + i] : A[z * sA + i * lda + kk];
-                double bv = tb ? B[j * ldb + kk] : B[kk * ldb + j];
-                acc += av * bv;
-              }
-              w[z * sC + i * ldc + j] = alpha * acc + beta * C0[z * sC + i * ldc + j];
-            }
+        run_gemm(sgemm_tiled, 64, 64, 256, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC,
+                 batch);
+        vector<double> w = gemm_ref(ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C0, ldc, sC, batch);
         char name[96];
         snprintf(name, sizeof name, "sgemm_tiled %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
         check(name, C, w, 1e-5, 1e-5);
         // TF32 tensor-core kernel (emulated mma.sync): |err| <= 4e-3·Σ|αab| + |βc| bound.
         V C2 = C0;
-        emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 63) / 64), (unsigned)batch}, dim3{128}, 0,
-                    sgemm_tf32, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C2.data(),
-                    ldc, sC, (const float*)nullptr, -1, 0.f);
+        run_gemm(sgemm_tf32, 64, 64, 128, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C2, ldc, sC,
+                 batch);
         snprintf(name, sizeof name, "sgemm_tf32 %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
         check(name, C2, w, 4e-3 * alpha * s.k, 1e-3);
         // 128x128 double-buffered FP32 kernel.
         V C3 = C0;
-        emu::launch(dim3{(unsigned)((s.n + 127) / 128), (unsigned)((s.m + 127) / 128), (unsigned)batch}, dim3{256}, 0,
-                    sgemm_128, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C3.data(),
-                    ldc, sC, (const float*)nullptr, -1, 0.f);
+        run_gemm(sgemm_128, 128, 128, 256, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C3, ldc, sC,
+                 batch);
         snprintf(name, sizeof name, "sgemm_128 %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
         check(name, C3, w, 1e-5, 1e-5);
         V C4 = C0;
-        emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 127) / 128), (unsigned)batch}, dim3{128}, 0,
-                    sgemm_128x64, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C4.data(),
-                    ldc, sC, (const float*)nullptr, -1, 0.f);
+        run_gemm(sgemm_128x64, 128, 64, 128, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C4, ldc, sC,
+                 batch);
         snprintf(name, sizeof name, "sgemm_128x64 %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
         check(name, C4, w, 1e-5, 1e-5);
       }
@@ -313,37 +329,22 @@ static void test_gemm() {
         long long sA = (long long)ar * lda, sB = (long long)br * ldb, sC = (long long)s.m * ldc;
         V A = randv(batch * sA), B = randv(batch * sB), C0 = randv(batch * sC);
         float alpha = 1.25f, beta = 0.5f;
-        vector<double> w = toD(C0);
-        for (int z = 0; z < batch; z++)
-          for (int i = 0; i < s.m; i++)
-            for (int j = 0; j < s.n; j++) {
-              double acc = 0;
-              for (int kk = 0; kk < s.k; kk++) {
-                double av = ta ? A[z * sA + kk * lda + i] : A[z * sA + i * lda + kk];
-                double bv = tb ? B[z * sB + j * ldb + kk] : B[z * sB + kk * ldb + j];
-                acc += av * bv;
-              }
-              w[z * sC + i * ldc + j] = alpha * acc + beta * C0[z * sC + i * ldc + j];
-            }
+        vector<double> w = gemm_ref(ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C0, ldc, sC, batch);
         char name[96];
         V C1 = C0, C2 = C0, R1 = C0, R2 = C0;
-        emu::launch(dim3{(unsigned)((s.n + 127) / 128), (unsigned)((s.m + 127) / 128), (unsigned)batch}, dim3{256}, 0,
-                    sgemm_128v, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, C1.data(),
-                    ldc, sC, (const float*)nullptr, -1, 0.f);
+        run_gemm(sgemm_128v, 128, 128, 256, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C1, ldc, sC,
+                 batch);
         snprintf(name, sizeof name, "sgemm_128v %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
         check(name, C1, w, 1e-5, 1e-5);
-        emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 127) / 128), (unsigned)batch}, dim3{128}, 0,
-                    sgemm_128x64v, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta,
-                    C2.data(), ldc, sC, (const float*)nullptr, -1, 0.f);
+        run_gemm(sgemm_128x64v, 128, 64, 128, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C2, ldc,
+                 sC, batch);
         snprintf(name, sizeof name, "sgemm_128x64v %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
         check(name, C2, w, 1e-5, 1e-5);
         // Same arithmetic as the scalar-load kernels: bit-identical results.
-        emu::launch(dim3{(unsigned)((s.n + 127) / 128), (unsigned)((s.m + 127) / 128), (unsigned)batch}, dim3{256}, 0,
-                    sgemm_128, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta, R1.data(),
-                    ldc, sC, (const float*)nullptr, -1, 0.f);
-        emu::launch(dim3{(unsigned)((s.n + 63) / 64), (unsigned)((s.m + 127) / 128), (unsigned)batch}, dim3{128}, 0,
-                    sgemm_128x64, ta, tb, s.m, s.n, s.k, alpha, A.data(), lda, sA, B.data(), ldb, sB, beta,
-                    R2.data(), ldc, sC, (const float*)nullptr, -1, 0.f);
+        run_gemm(sgemm_128, 128, 128, 256, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, R1, ldc, sC,
+                 batch);
+        run_gemm(sgemm_128x64, 128, 64, 128, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, R2, ldc,
+                 sC, batch);
         snprintf(name, sizeof name, "sgemm_128v == sgemm_128 %dx%dx%d transA=%d transB=%d", s.m, s.n, s.k, ta, tb);
         check_same(name, C1, R1);
         snprintf(name, sizeof name, "sgemm_128x64v == sgemm_128x64 %dx%dx%d transA=%d transB=%d", s.m, s.n, s.k, ta,
