@@ -43,7 +43,7 @@ func runBO(e *env, args []string) error {
 	seeds := fs.String("seeds", "0", "seeds: N, A-B or a comma list of both (e.g. 0-9)")
 	out := fs.String("out", "", "output directory for the JSON run records (required)")
 	force := fs.Bool("force", false, "rerun seeds whose record already exists (default: skip them)")
-	bench := fs.String("bench", envOr(bench201.EnvPath, boDefaultNB201()), "NB201 table nb201.csv.gz (default $"+bench201.EnvPath+")")
+	bench := fs.String("bench", defaultNB201(), "NB201 table nb201.csv.gz "+nb201FlagHelp)
 	scoreNet := fs.String("scorenet", envOr(envScoreNet, ""), "score-network checkpoint for diffusionnag (default $"+envScoreNet+", else the embedded one of the space)")
 	d := bo.DefaultMethodOptions()
 	acq := fs.String("acq", d.Acq.String(), "acquisition of the BO methods: ei, ucb, ucb:BETA or its")
@@ -385,12 +385,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// boDefaultNB201 is $NAG_DATA/nasbench201/nb201.csv.gz when NAG_DATA is set.
-func boDefaultNB201() string {
-	if d := envOr("NAG_DATA", ""); d != "" {
-		return filepath.Join(d, "nasbench201", "nb201.csv.gz")
-	}
-	return ""
 }

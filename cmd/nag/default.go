@@ -25,20 +25,33 @@ const (
 	defaultShow  = 10
 )
 
-// findBenchTable returns the NB201 table path: flag, $NAG_NB201, or
-// ../shared/data/nasbench201/nb201.csv.gz relative to the working directory.
-func findBenchTable(flagVal string) string {
-	if flagVal != "" {
-		return flagVal
-	}
+// dataRoot is the data folder laid out like shared/data: $NAG_DATA, or
+// ../shared/data relative to the working directory.
+func dataRoot() string { return envOr("NAG_DATA", filepath.Join("..", "shared", "data")) }
+
+// defaultNB201 is the default NB201 table path of every command: $NAG_NB201,
+// else <data folder>/nasbench201/nb201.csv.gz when that file exists (the data
+// folder being $NAG_DATA or ../shared/data), else "".
+func defaultNB201() string {
 	if p := os.Getenv(bench201.EnvPath); p != "" {
 		return p
 	}
-	p := filepath.Join("..", "shared", "data", "nasbench201", "nb201.csv.gz")
+	p := filepath.Join(dataRoot(), "nasbench201", "nb201.csv.gz")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
 	return ""
+}
+
+// nb201FlagHelp completes a --bench flag's help with where its default comes from.
+const nb201FlagHelp = "(default $" + bench201.EnvPath + ", else $NAG_DATA/nasbench201/nb201.csv.gz or ../shared/data/nasbench201/nb201.csv.gz when present)"
+
+// findBenchTable returns the NB201 table path: the flag, else defaultNB201.
+func findBenchTable(flagVal string) string {
+	if flagVal != "" {
+		return flagVal
+	}
+	return defaultNB201()
 }
 
 // runDefault is what `nag` does without arguments: guided generation for
@@ -48,7 +61,7 @@ func runDefault(e *env, args []string) error {
 	steps := fs.Int("steps", defaultSteps, "sampler timesteps (reference 1000)")
 	batch := fs.Int("batch", defaultBatch, "samples per round (reference 256)")
 	seed := fs.Uint64("seed", 444, "random seed")
-	bench := fs.String("bench", "", "NB201 table for true accuracies (default $"+bench201.EnvPath+" or ../shared/data/nasbench201/nb201.csv.gz)")
+	bench := fs.String("bench", "", "NB201 table for true accuracies "+nb201FlagHelp)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -121,7 +134,7 @@ func runDefault(e *env, args []string) error {
 		_, opt, _ := tab.Best(tgt.Metric)
 		fmt.Fprintf(w, "true CIFAR-10 test accuracy from %s: best shown %.2f (NB201 optimum %.2f)\n", tab.Path(), best, opt)
 	} else {
-		fmt.Fprintf(w, "no NB201 table found (--bench, $%s or ../shared/data/nasbench201/nb201.csv.gz): true accuracies not shown\n", bench201.EnvPath)
+		fmt.Fprintf(w, "no NB201 table found (--bench, $%s, $NAG_DATA/nasbench201 or ../shared/data/nasbench201): true accuracies not shown\n", bench201.EnvPath)
 	}
 	fmt.Fprintf(w, "done in %.1fs. `nag help` lists the commands (train-predictor, generate, transfer, ...).\n", time.Since(start).Seconds())
 	return nil

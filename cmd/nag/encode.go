@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func runEncodeDataset(e *env, args []string) error {
 		if *model == "mobilenetv2" {
 			folder = "mobilenetv2-imagenet"
 		}
-		wpath = envOr("NAG_DATA", "../shared/data") + "/weights/" + folder
+		wpath = filepath.Join(dataRoot(), "weights", folder)
 	}
 
 	start := time.Now()

@@ -31,7 +31,7 @@ func runEval(e *env, args []string) error {
 	in := fs.String("in", "", "generated architectures, JSON Lines with an \"arch\" field (required)")
 	trainSet := fs.String("train-set", "", "training architectures for novelty: one arch string per line, or JSON Lines with \"arch\"")
 	ckptPath := fs.String("ckpt", "", "take the training set for novelty from this score-network checkpoint (default = the embedded one)")
-	bench := fs.String("bench", envOr(bench201.EnvPath, ""), "NB201 benchmark table nb201.csv.gz (default $"+bench201.EnvPath+"; empty: no accuracy statistics)")
+	bench := fs.String("bench", defaultNB201(), "NB201 benchmark table nb201.csv.gz "+nb201FlagHelp+"; empty: no accuracy statistics")
 	metric := fs.String("metric", "c10_test", "benchmark column to score with (e.g. c10_test, c10v_valid, c100_test, in16_test)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -166,7 +167,7 @@ func (g genFlags) features(w io.Writer, pm *predictor.Model) (*tensor.Tensor, er
 		if *g.encModel == "mobilenetv2" {
 			folder = "mobilenetv2-imagenet"
 		}
-		wpath = envOr("NAG_DATA", "../shared/data") + "/weights/" + folder
+		wpath = filepath.Join(dataRoot(), "weights", folder)
 	}
 	m, err := encoder.Load(*g.encModel, wpath)
 	if err != nil {

@@ -22,7 +22,7 @@ func runHWTrain(e *env, args []string) error {
 	fs := newFlags(e, "hw-train", "--space nb201|mbv3 --target DEVICE|COLUMN --out FILE.ckpt [flags]")
 	space := fs.String("space", "nb201", "search space: nb201 or mbv3")
 	target := fs.String("target", "edgegpu", "nb201: a device (edgegpu, raspi4, pixel3) or any table column (e.g. hw_c10_fpga_latency, c10v_valid); mbv3: a HELP latency column (titan_rtx_b1, v100_b64, ...) or moofa_top1 (measured w1.0 ImageNet top-1)")
-	bench := fs.String("bench", envOr(bench201.EnvPath, ""), "NB201 table nb201.csv.gz (default $"+bench201.EnvPath+")")
+	bench := fs.String("bench", defaultNB201(), "NB201 table nb201.csv.gz "+nb201FlagHelp)
 	ofaDir := fs.String("ofa-dir", mbv3.DefaultDir(), "folder with ofa_mbv3.jsonl.gz (default $NAG_DATA/ofa-mbv3)")
 	logT := fs.String("log-target", "auto", "fit log(target): auto (yes for latencies), yes or no")
 	r := fs.Int("r", 224, "mbv3: the resolution the regressor predicts for when guiding")

@@ -39,7 +39,7 @@ func parseDeviceCkpts(s string) ([][2]string, error) {
 // and random sampling, both filtered by the budget, on NB201.
 func runHWEval(e *env, args []string) error {
 	fs := newFlags(e, "hw-eval", "--acc-ckpt FILE --lat DEV=FILE,... [flags]")
-	bench := fs.String("bench", envOr(bench201.EnvPath, ""), "NB201 table nb201.csv.gz (default $"+bench201.EnvPath+")")
+	bench := fs.String("bench", defaultNB201(), "NB201 table nb201.csv.gz "+nb201FlagHelp)
 	scoreCkpt := fs.String("score-ckpt", "default", "score-network checkpoint (default: the embedded NB201 one)")
 	accCkpt := fs.String("acc-ckpt", "", "accuracy regressor (nag hw-train --target c10v_valid) used by both guided methods (required)")
 	truthCol := fs.String("truth", "c10_test", "table column reported as true accuracy")

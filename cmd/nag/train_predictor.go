@@ -17,7 +17,7 @@ func runTrainPredictor(e *env, args []string) error {
 	fs := newFlags(e, "train-predictor", "--source official|table|taskfile [flags] --out FILE.ckpt")
 	source := fs.String("source", "official", "training data: official (DiffusionNAG ImageNet-32 meta-training labels), table (an NB201 column) or taskfile (our JSON task format)")
 	dataDir := fs.String("data", "", "folder of the official .pt files (default $NAG_DATA/diffusionnag-official, NAG_DATA defaulting to ../shared/data)")
-	bench := fs.String("bench", envOr(bench201.EnvPath, ""), "NB201 table nb201.csv.gz for --source table (default $"+bench201.EnvPath+")")
+	bench := fs.String("bench", defaultNB201(), "NB201 table nb201.csv.gz for --source table "+nb201FlagHelp)
 	column := fs.String("column", "c10v_valid", "table column used as accuracy for --source table")
 	tasks := fs.String("tasks", "", "task file (nag-predictor-tasks/1 JSON, optionally gzip) for --source taskfile")
 	evalFrac := fs.Float64("eval-frac", 0.1, "fraction of samples held out (table, and task files with no task marked eval)")
@@ -55,7 +55,7 @@ func runTrainPredictor(e *env, args []string) error {
 	case "official":
 		dir := *dataDir
 		if dir == "" {
-			dir = filepath.Join(envOr("NAG_DATA", "../shared/data"), "diffusionnag-official")
+			dir = filepath.Join(dataRoot(), "diffusionnag-official")
 		}
 		d, err = predictor.LoadOfficial(dir)
 	case "table":

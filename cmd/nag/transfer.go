@@ -26,7 +26,7 @@ func runTransfer(e *env, args []string) error {
 	conc := fs.Int("concurrency", 1, "cmd evaluator: concurrent runs")
 	retries := fs.Int("retries", 0, "cmd evaluator: extra attempts after a failure")
 	timeout := fs.Duration("eval-timeout", 0, "cmd evaluator: timeout per attempt (0 = none)")
-	bench := fs.String("bench", envOr(bench201.EnvPath, ""), "NB201 table nb201.csv.gz for --evaluate table (default $"+bench201.EnvPath+")")
+	bench := fs.String("bench", defaultNB201(), "NB201 table nb201.csv.gz for --evaluate table "+nb201FlagHelp)
 	metric := fs.String("metric", "", "table column to evaluate with (default: the target's test accuracy, e.g. c10_test)")
 	dedup := fs.String("dedup", "string", "deduplication: string (identical cells) or iso (also isomorphic cells)")
 	jsonOut := fs.String("json", "", "write the full report as JSON to this file")
