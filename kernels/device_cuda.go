@@ -33,6 +33,7 @@ type Device struct {
 	stream cu.Stream
 	mods   []cu.Module
 	fns    map[string]cu.Function
+	lazy   map[string]string // kernel -> embedded PTX file not loaded yet (lazyModules)
 	alloc  *allocator
 	closed bool
 
@@ -59,8 +60,9 @@ type DeviceInfo struct {
 
 // Open creates a Device for GPU ordinal (0 = first). It retains the device's
 // primary context, creates a non-blocking stream and loads every embedded PTX
-// module (JIT-compiled by the driver for the device's architecture on first
-// use; the driver caches the result).
+// module but the lazy ones (JIT-compiled by the driver for the device's
+// architecture; the driver caches the result on disk). Lazy modules
+// (lazyModules) load on the first launch of one of their kernels.
 func Open(ordinal int) (*Device, error) {
 	n, err := cu.NumDevices()
 	if err != nil {
@@ -69,7 +71,7 @@ func Open(ordinal int) (*Device, error) {
 	if ordinal < 0 || ordinal >= n {
 		return nil, fmt.Errorf("kernels: CUDA device %d requested, %d present", ordinal, n)
 	}
-	d := &Device{fns: map[string]cu.Function{}, alloc: newAllocator()}
+	d := &Device{fns: map[string]cu.Function{}, lazy: map[string]string{}, alloc: newAllocator()}
 	if d.dev, err = cu.GetDevice(ordinal); err != nil {
 		return nil, fmt.Errorf("kernels: get device %d: %w", ordinal, err)
 	}
@@ -134,8 +136,9 @@ func (d *Device) do(f func() error) error {
 	return f()
 }
 
-// loadModules loads every embedded PTX module and looks up its kernels (every
-// `.entry` in the PTX text).
+// loadModules loads every embedded PTX module but the lazy ones, whose
+// kernels it records for loadLazy, and looks up the kernels (every `.entry`
+// in the PTX text). Runs with the context current.
 func (d *Device) loadModules() error {
 	files, err := fs.Glob(ptxFS, "ptx/*.ptx")
 	if err != nil || len(files) == 0 {
@@ -143,25 +146,59 @@ func (d *Device) loadModules() error {
 	}
 	sort.Strings(files)
 	for _, f := range files {
+		if !lazyModules[path.Base(f)] {
+			if err := d.loadModule(f); err != nil {
+				return err
+			}
+			continue
+		}
 		b, err := ptxFS.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("kernels: read %s: %w", f, err)
 		}
-		mod, err := cu.LoadData(string(b))
-		if err != nil {
-			return fmt.Errorf("kernels: load module %s (JIT for sm_%d%d): %w", path.Base(f), d.Info.Major, d.Info.Minor, err)
-		}
-		d.mods = append(d.mods, mod)
 		for _, name := range ptxEntries(string(b)) {
-			fn, err := mod.Function(name)
-			if err != nil {
-				return fmt.Errorf("kernels: function %s in %s: %w", name, path.Base(f), err)
+			if err := d.claim(name, f); err != nil {
+				return err
 			}
-			if _, dup := d.fns[name]; dup {
-				return fmt.Errorf("kernels: kernel %s defined twice (second in %s)", name, path.Base(f))
-			}
-			d.fns[name] = fn
+			d.lazy[name] = f
 		}
+	}
+	return nil
+}
+
+// claim checks that kernel name, defined in PTX file f, is defined by no
+// other file (loaded, or lazy and pending).
+func (d *Device) claim(name, f string) error {
+	_, loaded := d.fns[name]
+	other, pending := d.lazy[name]
+	if loaded || (pending && other != f) {
+		return fmt.Errorf("kernels: kernel %s defined twice (second in %s)", name, path.Base(f))
+	}
+	return nil
+}
+
+// loadModule loads one embedded PTX file (the driver JIT-compiles it for the
+// device) and registers its kernels. Runs with the context current.
+func (d *Device) loadModule(f string) error {
+	b, err := ptxFS.ReadFile(f)
+	if err != nil {
+		return fmt.Errorf("kernels: read %s: %w", f, err)
+	}
+	mod, err := cu.LoadData(string(b))
+	if err != nil {
+		return fmt.Errorf("kernels: load module %s (JIT for sm_%d%d): %w", path.Base(f), d.Info.Major, d.Info.Minor, err)
+	}
+	d.mods = append(d.mods, mod)
+	for _, name := range ptxEntries(string(b)) {
+		fn, err := mod.Function(name)
+		if err != nil {
+			return fmt.Errorf("kernels: function %s in %s: %w", name, path.Base(f), err)
+		}
+		if err := d.claim(name, f); err != nil {
+			return err
+		}
+		d.fns[name] = fn
+		delete(d.lazy, name)
 	}
 	return nil
 }
@@ -186,10 +223,16 @@ func ptxEntries(ptx string) []string {
 	return out
 }
 
-// Kernels lists the loaded kernel names, sorted.
+// Kernels lists the kernel names, sorted: those loaded and those of lazy
+// modules, loaded on their first launch.
 func (d *Device) Kernels() []string {
-	out := make([]string, 0, len(d.fns))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.fns)+len(d.lazy))
 	for k := range d.fns {
+		out = append(out, k)
+	}
+	for k := range d.lazy {
 		out = append(out, k)
 	}
 	sort.Strings(out)
@@ -293,11 +336,18 @@ func (a *kargs) u64(v uint64) *kargs { return a.push(v) }
 
 // launch queues kernel name on the device's stream.
 func (d *Device) launch(name string, grid, block [3]int, shmem int, a *kargs) error {
-	fn, ok := d.fns[name]
-	if !ok {
-		return fmt.Errorf("kernels: kernel %s not loaded (stale PTX? run go generate ./kernels)", name)
-	}
 	return d.do(func() error {
+		fn, ok := d.fns[name]
+		if !ok {
+			f, lazy := d.lazy[name]
+			if !lazy {
+				return fmt.Errorf("kernels: kernel %s not loaded (stale PTX? run go generate ./kernels)", name)
+			}
+			if err := d.loadModule(f); err != nil {
+				return err
+			}
+			fn = d.fns[name]
+		}
 		params := a.ptr[:a.n]
 		for i := range params {
 			params[i] = unsafe.Pointer(&a.slot[i])

@@ -43,7 +43,9 @@
 //     (layernorm.cu);
 //   - GEMM: FP32 64x64 and 128x128 / 128x64 (double-buffered) SGEMMs and a
 //     TF32 tensor-core variant (mma.sync.m16n8k8), all batched with strides
-//     and with a fused bias + activation epilogue (gemm.cu);
+//     and with a fused bias + activation epilogue (gemm.cu, gemm.cuh); float4-
+//     load variants with k tiles of 16 and check-free interior loops, run by
+//     name only until timed (gemm_fast.cu, a module loaded on first use);
 //   - the DiGCN node mixing Â·H / Âᵀₙ·H for a batch of graphs over one small
 //     adjacency, and its ReLU/average epilogue (graphconv.cu);
 //   - fused masked multi-head attention for graphs of N <= 32 nodes, one block

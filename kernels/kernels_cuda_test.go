@@ -412,7 +412,7 @@ func TestGemmVec(t *testing.T) {
 			g1.Batch = 1
 			want, scale := gemmRef(g1, a[g.StrideA:], b[g.StrideB:], c[g.StrideC:])
 			da, db := up(t, tensor.FromSlice(a, len(a))), up(t, tensor.FromSlice(b, len(b)))
-			for _, pair := range [][2]string{{"sgemm_128v", "sgemm_128"}, {"sgemm_128x64v", "sgemm_128x64"}} {
+			for _, pair := range [][2]string{{"sgemm_128v", "sgemm_128"}, {"sgemm_128x64v", "sgemm_128x64"}, {"sgemm_128v16", "sgemm_128"}, {"sgemm_128x64v16", "sgemm_128x64"}} {
 				dv := up(t, tensor.FromSlice(append([]float32(nil), c...), len(c)))
 				ds := up(t, tensor.FromSlice(append([]float32(nil), c...), len(c)))
 				must(t, dev.GemmWith(pair[0], g, da, db, dv))
@@ -436,7 +436,7 @@ func TestGemmVec(t *testing.T) {
 	for i := range want {
 		want[i] = max(want[i]+bias.Data()[i%n], 0)
 	}
-	for _, name := range []string{"sgemm_128v", "sgemm_128x64v"} {
+	for _, name := range []string{"sgemm_128v", "sgemm_128x64v", "sgemm_128v16", "sgemm_128x64v16"} {
 		dc := up(t, tensor.FromSlice(append([]float32(nil), c...), len(c)))
 		ge := g
 		ge.Epilogue = &Epilogue{Bias: up(t, bias), Act: ReLU}

@@ -107,8 +107,8 @@ func TestLaunchArgsMatchKernels(t *testing.T) {
 			switch a := call.Args[0].(type) {
 			case *ast.BasicLit:
 				names = []string{strings.Trim(a.Value, `"`)}
-			case *ast.SelectorExpr: // the GEMM launcher picks one of six kernels of equal signature
-				names = []string{"sgemm_tiled", "sgemm_128", "sgemm_128x64", "sgemm_tf32", "sgemm_128v", "sgemm_128x64v"}
+			case *ast.SelectorExpr: // the GEMM launcher picks one of eight kernels of equal signature
+				names = []string{"sgemm_tiled", "sgemm_128", "sgemm_128x64", "sgemm_tf32", "sgemm_128v", "sgemm_128x64v", "sgemm_128v16", "sgemm_128x64v16"}
 			default:
 				t.Errorf("%s: launch with a kernel name the test cannot read", pos)
 				return true

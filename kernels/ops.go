@@ -62,11 +62,13 @@ type gemmKernel struct {
 }
 
 // vecGemms are the float4-load variants of the 8x8-per-thread kernels
-// (same tiles, bit-identical results). They run only by name (GemmWith)
+// (same tiles, bit-identical results; the v16 ones with k tiles of 16). They run only by name (GemmWith)
 // until timed on a GPU against the scalar-load kernels pickGemm chooses from.
 var vecGemms = []gemmKernel{
 	{"sgemm_128v", 256, 128, 128, 1, 1, true},
 	{"sgemm_128x64v", 128, 128, 64, 1, 2, true},
+	{"sgemm_128v16", 256, 128, 128, 1, 1, true},
+	{"sgemm_128x64v16", 128, 128, 64, 1, 2, true},
 }
 
 // gemmVecOK reports whether a float4-load kernel may run: both operands'
@@ -75,6 +77,12 @@ var vecGemms = []gemmKernel{
 func gemmVecOK(aAddr, bAddr uintptr, lda, ldb int, strideA, strideB int64) bool {
 	return aAddr%16 == 0 && bAddr%16 == 0 && lda%4 == 0 && ldb%4 == 0 && strideA%4 == 0 && strideB%4 == 0
 }
+
+// lazyModules are the embedded PTX files a Device loads on the first launch
+// of one of their kernels rather than when it opens: modules whose JIT
+// compilation is slow (gemm_fast: ~13 s of ptxas for sm_90 on a 2-core VM)
+// and whose kernels the default paths do not launch.
+var lazyModules = map[string]bool{"gemm_fast.ptx": true}
 
 var fp32Gemms = []gemmKernel{
 	{"sgemm_128", 256, 128, 128, 1, 1, false},

@@ -320,8 +320,9 @@ func (d *Device) Gemm(g GemmArgs, a, b, c *DeviceTensor) error {
 }
 
 // GemmWith runs g with a named kernel ("sgemm_tiled", "sgemm_128",
-// "sgemm_128x64", "sgemm_tf32", or the float4-load "sgemm_128v" and
-// "sgemm_128x64v", which need aligned operands: see gemmVecOK).
+// "sgemm_128x64", "sgemm_tf32", or the float4-load "sgemm_128v",
+// "sgemm_128x64v", "sgemm_128v16" and "sgemm_128x64v16", which need aligned
+// operands: see gemmVecOK).
 func (d *Device) GemmWith(kernel string, g GemmArgs, a, b, c *DeviceTensor) error {
 	k, ok := gemmByName(kernel)
 	if !ok {

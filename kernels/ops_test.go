@@ -197,3 +197,34 @@ func TestGemmVecOK(t *testing.T) {
 		t.Errorf("pickGemm chose %s: the vec kernels are not timed on a GPU yet", got.name)
 	}
 }
+
+// TestLazyModules checks that every lazily loaded module exists and holds
+// only kernels the default paths never launch: the by-name GEMM variants.
+func TestLazyModules(t *testing.T) {
+	entry := regexp.MustCompile(`\.entry\s+(\w+)\(`)
+	byName := map[string]bool{}
+	for _, k := range vecGemms {
+		byName[k.name] = true
+	}
+	for _, k := range fp32Gemms {
+		if byName[k.name] {
+			t.Errorf("%s is both a default and a by-name kernel", k.name)
+		}
+	}
+	for f := range lazyModules {
+		ptx, err := os.ReadFile("ptx/" + f)
+		if err != nil {
+			t.Errorf("lazy module %s: %v", f, err)
+			continue
+		}
+		ms := entry.FindAllStringSubmatch(string(ptx), -1)
+		if len(ms) == 0 {
+			t.Errorf("lazy module %s has no kernels", f)
+		}
+		for _, m := range ms {
+			if !byName[m[1]] {
+				t.Errorf("lazy module %s defines %s, which is not a by-name GEMM variant", f, m[1])
+			}
+		}
+	}
+}

@@ -11,7 +11,8 @@
 # compute_80 so the PTX JIT-compiles on A100, H100 and newer), plus g++-11 from main,
 # the newest host compiler nvcc 11.8 accepts. The two big .debs (~860 MB) are
 # downloaded with apt-get and only the needed files are unpacked into $CUDA_PREFIX
-# (~110 MB); nothing of the toolkit is registered with dpkg.
+# (~160 MB); nothing of the toolkit is registered with dpkg. ptxas, cuobjdump and
+# nvdisasm also let internal/tools/sassloops inspect the kernels' machine code.
 #
 # Usage (as root):  scripts/install-cuda-build-deps.sh
 #   CUDA_PREFIX=/usr/local/cuda-11.8   where the toolkit goes (default shown)
@@ -25,7 +26,7 @@
 set -euo pipefail
 
 CUDA_PREFIX=${CUDA_PREFIX:-/usr/local/cuda-11.8}
-LAYOUT=1 # bump when the unpacked layout changes: forces a re-unpack
+LAYOUT=2 # bump when the unpacked layout changes: forces a re-unpack
 APT_SRC=/etc/apt/sources.list.d/nag-nonfree-cuda.sources
 
 log() { printf '[nag cuda-deps %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -141,11 +142,12 @@ else
 	log "unpacking headers and link stubs (nvidia-cuda-dev)"
 	dpkg-deb --fsys-tarfile "$work"/nvidia-cuda-dev_*.deb |
 		tar -x -C "$root" --wildcards './usr/include/*' './usr/lib/x86_64-linux-gnu/stubs/*'
-	log "unpacking nvcc, cicc, ptxas, libdevice (nvidia-cuda-toolkit)"
+	log "unpacking nvcc, cicc, ptxas, nvdisasm, libdevice (nvidia-cuda-toolkit)"
 	dpkg-deb --fsys-tarfile "$work"/nvidia-cuda-toolkit_*.deb |
 		tar -x -C "$root" --wildcards './usr/lib/nvidia-cuda-toolkit/bin/*' \
 			'./usr/lib/nvidia-cuda-toolkit/libdevice/*' './usr/bin/ptxas' './usr/bin/fatbinary' \
-			'./usr/bin/nvlink' './usr/bin/cudafe++' './usr/bin/bin2c' './usr/bin/cuobjdump' './usr/bin/cu++filt'
+			'./usr/bin/nvlink' './usr/bin/cudafe++' './usr/bin/bin2c' './usr/bin/cuobjdump' './usr/bin/cu++filt' \
+			'./usr/bin/nvdisasm'
 
 	# NVIDIA-style tree: bin/ include/ lib64/stubs/ nvvm/{bin,libdevice}
 	mkdir -p "$(dirname "$CUDA_PREFIX")"
@@ -157,7 +159,7 @@ else
 	cp -a "$tk/bin/gcc" "$tk/bin/g++" "$new/bin/" # Debian's wrappers select gcc-11/g++-11
 	cp -a "$tk/bin/cicc" "$new/nvvm/bin/"
 	cp -a "$tk/libdevice/." "$new/nvvm/libdevice/"
-	for b in ptxas fatbinary nvlink cudafe++ bin2c cuobjdump cu++filt; do cp -a "$root/usr/bin/$b" "$new/bin/"; done
+	for b in ptxas fatbinary nvlink cudafe++ bin2c cuobjdump cu++filt nvdisasm; do cp -a "$root/usr/bin/$b" "$new/bin/"; done
 	cp -a "$root/usr/include" "$new/include"
 	cp -a "$root/usr/lib/x86_64-linux-gnu/stubs/." "$new/lib64/stubs/"
 	# Link-time-only names: the stub's SONAME is libcuda.so.1, resolved on the GPU machine.

@@ -10,6 +10,7 @@
 #include "../attention.cu"
 #include "../elementwise.cu"
 #include "../gemm.cu"
+#include "../gemm_fast.cu"
 #include "../graphconv.cu"
 #include "../index.cu"
 #include "../layernorm.cu"
@@ -318,7 +319,8 @@ static void test_gemm() {
   // (what their launcher requires), edges not multiples of 4 in every axis.
   struct S2 {
     int m, n, k;
-  } vshapes[] = {{1, 1, 1}, {7, 5, 3}, {65, 63, 17}, {64, 64, 16}, {3, 70, 33}, {130, 129, 19}, {131, 260, 70}};
+  } vshapes[] = {{1, 1, 1},     {7, 5, 3},       {65, 63, 17},    {64, 64, 16},   {3, 70, 33},
+                 {130, 129, 19}, {131, 260, 70}, {256, 192, 48}, {260, 200, 64}, {256, 128, 40}, {130, 70, 0}};
   for (auto s : vshapes)
     for (int ta = 0; ta < 2; ta++)
       for (int tb = 0; tb < 2; tb++) {
@@ -350,6 +352,17 @@ static void test_gemm() {
         snprintf(name, sizeof name, "sgemm_128x64v == sgemm_128x64 %dx%dx%d transA=%d transB=%d", s.m, s.n, s.k, ta,
                  tb);
         check_same(name, C2, R2);
+        // k tiles of 16: same per-element FMA order, bit-identical again.
+        V C5 = C0, C6 = C0;
+        run_gemm(sgemm_128v16, 128, 128, 256, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C5, ldc,
+                 sC, batch);
+        run_gemm(sgemm_128x64v16, 128, 64, 128, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C6, ldc,
+                 sC, batch);
+        snprintf(name, sizeof name, "sgemm_128v16 == sgemm_128 %dx%dx%d transA=%d transB=%d", s.m, s.n, s.k, ta, tb);
+        check_same(name, C5, R1);
+        snprintf(name, sizeof name, "sgemm_128x64v16 == sgemm_128x64 %dx%dx%d transA=%d transB=%d", s.m, s.n, s.k,
+                 ta, tb);
+        check_same(name, C6, R2);
       }
   // beta = 0 must not read C.
   int m = 5, n = 6, k = 7;
