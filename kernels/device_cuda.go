@@ -42,6 +42,8 @@ type Device struct {
 	// TF32 selects the tensor-core TF32 GEMM (sgemm_tf32) instead of the exact
 	// FP32 kernel (sgemm_tiled) for Gemm and MatMul. Off by default.
 	TF32 bool
+
+	vecGemm bool // UseVecGemm
 }
 
 // DeviceInfo describes a device.

@@ -71,6 +71,20 @@ var vecGemms = []gemmKernel{
 	{"sgemm_128x64v16", 128, 128, 64, 1, 2, true},
 }
 
+// vecTwin returns the k-16 float4-load kernel with the same tile as k
+// (sgemm_128 -> sgemm_128v16, sgemm_128x64 -> sgemm_128x64v16): what Gemm runs
+// instead of pickGemm's choice under Device.UseVecGemm when the operands are
+// aligned. Kernels without a twin (sgemm_tiled, sgemm_tf32) return false.
+func vecTwin(k gemmKernel) (gemmKernel, bool) {
+	switch k.name {
+	case "sgemm_128":
+		return gemmByName("sgemm_128v16")
+	case "sgemm_128x64":
+		return gemmByName("sgemm_128x64v16")
+	}
+	return gemmKernel{}, false
+}
+
 // gemmVecOK reports whether a float4-load kernel may run: both operands'
 // device addresses 16-byte aligned and their leading dimensions and batch
 // strides multiples of 4 floats, so every vector load is aligned.

@@ -310,13 +310,45 @@ func gemmSpan(rows, cols, ld int) int {
 
 // Gemm runs g on device tensors a, b, c (c is read only when Beta != 0). It uses
 // sgemm_tf32 when d.TF32 is set, otherwise the FP32 kernel pickGemm chooses
-// (sgemm_128, sgemm_128x64 or sgemm_tiled).
+// (sgemm_128, sgemm_128x64 or sgemm_tiled), or under UseVecGemm its k-16
+// float4-load twin when the operands allow (same results bit for bit).
 func (d *Device) Gemm(g GemmArgs, a, b, c *DeviceTensor) error {
 	if d.TF32 {
 		k, _ := gemmByName("sgemm_tf32")
 		return d.gemm(k, g, a, b, c)
 	}
-	return d.gemm(pickGemm(g.M, g.N, g.K, g.Batch, d.Info.SMs), g, a, b, c)
+	k := pickGemm(g.M, g.N, g.K, g.Batch, d.Info.SMs)
+	if d.vecGemm {
+		if v, ok := vecTwin(k); ok && gemmVecOK(uintptr(a.ptr), uintptr(b.ptr), g.Lda, g.Ldb, g.StrideA, g.StrideB) {
+			k = v
+		}
+	}
+	return d.gemm(k, g, a, b, c)
+}
+
+// UseVecGemm switches Gemm (and MatMul, Linear and the model runners built on
+// them) to the k-16 float4-load twins of the 128-row kernels (gemm_fast.cu)
+// for aligned operands. Off by default until a GPU run shows them faster. On
+// loads their lazy module now: its JIT takes seconds, which should not land
+// in whatever the caller times next.
+func (d *Device) UseVecGemm(on bool) error {
+	if on {
+		err := d.do(func() error {
+			for _, k := range vecGemms {
+				if f, lazy := d.lazy[k.name]; lazy {
+					if err := d.loadModule(f); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	d.vecGemm = on
+	return nil
 }
 
 // GemmWith runs g with a named kernel ("sgemm_tiled", "sgemm_128",

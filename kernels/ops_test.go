@@ -228,3 +228,33 @@ func TestLazyModules(t *testing.T) {
 		}
 	}
 }
+
+// TestVecTwin pins the twins UseVecGemm swaps in: same tile and threads,
+// float4 loads; the 64x64 kernel has none.
+func TestVecTwin(t *testing.T) {
+	for _, c := range []struct{ from, to string }{
+		{"sgemm_128", "sgemm_128v16"},
+		{"sgemm_128x64", "sgemm_128x64v16"},
+		{"sgemm_tiled", ""},
+		{"sgemm_tf32", ""},
+	} {
+		k, _ := gemmByName(c.from)
+		v, ok := vecTwin(k)
+		if c.to == "" {
+			if ok {
+				t.Errorf("vecTwin(%s) = %s, want none", c.from, v.name)
+			}
+			continue
+		}
+		if !ok || v.name != c.to {
+			t.Errorf("vecTwin(%s) = %q, %v, want %s", c.from, v.name, ok, c.to)
+			continue
+		}
+		if !v.vec || v.tm != k.tm || v.tn != k.tn || v.threads != k.threads {
+			t.Errorf("vecTwin(%s) = %+v: want the same tile and threads as %+v, with float4 loads", c.from, v, k)
+		}
+		if !lazyModules["gemm_fast.ptx"] {
+			t.Errorf("the twins' module gemm_fast.ptx is not lazy")
+		}
+	}
+}

@@ -12,8 +12,8 @@
 #                                     the benchmarks, then `nag bench --device cuda`
 #                                     if nag has that flag; results go to
 #                                     $OUT/gpu-results.txt (and stdout).
-# Budget: every step has its own cap (sum ~8 min); a full run took about 4 min
-# on an H100. The session's whole device budget is 15 min, machine start included.
+# Budget: every step has its own cap (sum ~9 min); a full run took about 4 min
+# on an H100 (before the --vec-gemm bench was added, ~1 min more). The session's whole device budget is 15 min, machine start included.
 # NAG_GPU_QUICK=1 skips the end-to-end runs; NAG_GPU_TRAIN=0 skips only the
 # paper-size training run (~2.5 min) and the sampling of its checkpoint.
 set -uo pipefail
@@ -73,6 +73,11 @@ run 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --f
 [ -x .gpu/gpu.test ] && run 90 .gpu/gpu.test -test.run='^$' -test.bench=GuidedSampling -test.benchtime=1x -test.timeout=85s
 if [ -x .gpu/nag ] && .gpu/nag bench -h 2>&1 | grep -q -- '-device'; then
 	run 90 .gpu/nag bench --device cuda --reps 5 --json --full-run=false
+	# The same with the k-16 float4-load GEMM kernels (gemm_fast.cu, not the
+	# default until timed): compare train_step_s and pc_step_s with the line above.
+	if .gpu/nag bench -h 2>&1 | grep -q -- '-vec-gemm'; then
+		run 90 .gpu/nag bench --device cuda --reps 5 --json --full-run=false --vec-gemm
+	fi
 else
 	log "== nag bench --device cuda: skipped (this nag has no -device flag yet)"
 fi

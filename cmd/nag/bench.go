@@ -23,12 +23,26 @@ func runBench(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object with the medians in seconds")
 	device := addDeviceFlag(fs)
 	fullRun := fs.Bool("full-run", true, "with --device cuda: also time one whole guided PC run (batch x 1000 steps)")
+	vecGemm := fs.Bool("vec-gemm", false, "with --device cuda: run the untimed k-16 float4-load GEMM kernels (sgemm_128v16, sgemm_128x64v16) for aligned products")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	dv, err := openDevice(*device)
 	if err != nil {
 		return err
+	}
+	if *vecGemm {
+		v, ok := dv.(interface{ UseVecGemm(bool) error })
+		if !ok {
+			if dv != nil {
+				dv.Close()
+			}
+			return usageError("--vec-gemm needs --device cuda")
+		}
+		if err := v.UseVecGemm(true); err != nil {
+			dv.Close()
+			return err
+		}
 	}
 	if dv != nil {
 		defer dv.Close()

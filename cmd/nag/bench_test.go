@@ -48,3 +48,12 @@ func TestBenchUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchVecGemmNeedsCUDA: the CUDA-only GEMM switch is refused on the CPU
+// with a message that says why.
+func TestBenchVecGemmNeedsCUDA(t *testing.T) {
+	code, _, stderr := runBenchArgs("-vec-gemm", "-config", "small")
+	if code != 2 || !strings.Contains(stderr, "--vec-gemm needs --device cuda") {
+		t.Errorf("exit %d, stderr %q: want 2 and a --device cuda hint", code, stderr)
+	}
+}
