@@ -43,7 +43,8 @@ type Device struct {
 	// FP32 kernel (sgemm_tiled) for Gemm and MatMul. Off by default.
 	TF32 bool
 
-	vecGemm bool // UseVecGemm
+	vecGemm      bool             // UseVecGemm
+	gemmLaunches map[string]int64 // GemmLaunches
 }
 
 // DeviceInfo describes a device.

@@ -326,6 +326,29 @@ func (d *Device) Gemm(g GemmArgs, a, b, c *DeviceTensor) error {
 	return d.gemm(k, g, a, b, c)
 }
 
+// countGemm records one launch of GEMM kernel name (GemmLaunches).
+func (d *Device) countGemm(name string) {
+	d.mu.Lock()
+	if d.gemmLaunches == nil {
+		d.gemmLaunches = map[string]int64{}
+	}
+	d.gemmLaunches[name]++
+	d.mu.Unlock()
+}
+
+// GemmLaunches returns how many times each GEMM kernel has been launched on
+// this device (a copy): which kernels a model's products actually run on.
+// Launches recorded into a CUDA graph count once, its replays not at all.
+func (d *Device) GemmLaunches() map[string]int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]int64, len(d.gemmLaunches))
+	for k, v := range d.gemmLaunches {
+		out[k] = v
+	}
+	return out
+}
+
 // UseVecGemm switches Gemm (and MatMul, Linear and the model runners built on
 // them) to the k-16 float4-load twins of the 128-row kernels (gemm_fast.cu)
 // for aligned operands. Off by default until a GPU run shows them faster. On
@@ -397,6 +420,7 @@ func (d *Device) gemm(k gemmKernel, g GemmArgs, a, b, c *DeviceTensor) error {
 		}
 	}
 	grid := [3]int{(g.N + k.tn - 1) / k.tn, (g.M + k.tm - 1) / k.tm, batch}
+	d.countGemm(k.name)
 	return d.launch(k.name, grid, [3]int{k.threads, 1, 1}, 0,
 		new(kargs).i(b2i(g.TransA)).i(b2i(g.TransB)).i(g.M).i(g.N).i(g.K).f(g.Alpha).
 			p(a).i(max(g.Lda, 1)).i64(g.StrideA).p(b).i(max(g.Ldb, 1)).i64(g.StrideB).

@@ -53,6 +53,11 @@ func runBench(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if gl, ok := dv.(interface{ GemmLaunches() map[string]int64 }); ok {
+			// Which GEMM kernels the products ran on (to stderr: stdout stays one JSON object).
+			c, _ := json.Marshal(gl.GemmLaunches())
+			fmt.Fprintf(e.stderr, "nag bench: GEMM launches by kernel (graph replays not counted): %s\n", c)
+		}
 		b, _ := json.Marshal(r)
 		if !*asJSON {
 			fmt.Fprintf(e.stdout, "nag bench on %s (median of %d; seconds):\n", dv.Name(), *reps)

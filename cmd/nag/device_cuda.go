@@ -48,4 +48,7 @@ func (c *cudaAccel) Bench(config string, batch, reps int, seed uint64, fullRun b
 // (nag bench --vec-gemm).
 func (c *cudaAccel) UseVecGemm(on bool) error { return c.dev.UseVecGemm(on) }
 
+// GemmLaunches counts the GEMM launches by kernel (nag bench prints it).
+func (c *cudaAccel) GemmLaunches() map[string]int64 { return c.dev.GemmLaunches() }
+
 func (c *cudaAccel) Close() error { return c.dev.Close() }

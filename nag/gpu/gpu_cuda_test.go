@@ -172,6 +172,56 @@ func TestScoreMatchesCPU(t *testing.T) {
 	}
 }
 
+// TestVecGemmBitIdentical: the paper score network at batch 256 gives the
+// same bits with Device.UseVecGemm (k-16 float4-load GEMM kernels) as with
+// the default kernels (same per-element FMA order).
+func TestVecGemmBitIdentical(t *testing.T) {
+	rng := tensor.NewRNG(3)
+	cfg := gnn.PaperCATEConfig(8, 7)
+	net, err := gnn.NewCATE(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const b = 256
+	x, sig := randX(rng, b, cfg.Nodes, cfg.Vocab), sigmas(rng, b)
+	score := func(vec bool) []float32 {
+		if err := dev.UseVecGemm(vec); err != nil {
+			t.Fatal(err)
+		}
+		m, err := NewCATE(dev, net, b, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Free()
+		if err := m.SetMask(nb201Mask()); err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, x.Len())
+		if err := m.Score(x.Data(), sig, out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	defer dev.UseVecGemm(false)
+	want := score(false)
+	before := dev.GemmLaunches()
+	got := score(true)
+	after := dev.GemmLaunches()
+	ran := 0
+	for _, k := range []string{"sgemm_128v16", "sgemm_128x64v16"} {
+		ran += int(after[k] - before[k])
+	}
+	t.Logf("GEMM launches with UseVecGemm: %v (before: %v)", after, before)
+	if ran == 0 {
+		t.Fatalf("no product ran on a k-16 kernel (operands misaligned?): launches %v", after)
+	}
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("score[%d] = %v with UseVecGemm, %v without (want bit-identical)", i, got[i], want[i])
+		}
+	}
+}
+
 // TestGraphsMatchDirect: the CUDA-graph replay of the eval forward and of the
 // predictor gradient gives bit-identical results to direct launches, and
 // recomputes from new inputs.
