@@ -93,6 +93,9 @@ if [ "${NAG_GPU_QUICK:-0}" != 1 ] && [ -x .gpu/nag ]; then
 	# training the paper-size score network on the novelty protocol, then sampling it.
 	run 60 .gpu/nag sample --device cuda --n 1000 --steps 1000 --seed 1 --out "$T/s.jsonl"
 	run 60 .gpu/nag generate --device cuda --n 10 --seed 1 --out "$T/g.jsonl"
+	# transfer's generation on the device (no NB201 table there: a dummy evaluator).
+	.gpu/nag transfer -h 2>&1 | grep -q -- '-device' &&
+		run 60 .gpu/nag transfer --device cuda --n 10 --seed 1 --top-k 3 --evaluate cmd --evaluate-cmd 'echo 0'
 	[ "${NAG_GPU_TRAIN:-1}" = 1 ] && run 150 .gpu/nag train-score --device cuda --config paper --split 0.5 --iters "${NAG_GPU_ITERS:-4000}" --lr 5e-4 --ckpt-every 0 --out "$T/paper.ckpt"
 	[ -f "$T/paper.ckpt" ] && [ "${NAG_GPU_TRAIN:-1}" = 1 ] && run 60 .gpu/nag sample --device cuda --ckpt "$T/paper.ckpt" --n 1000 --steps 1000 --seed 1 --out "$T/p.jsonl"
 fi

@@ -17,6 +17,7 @@ func TestDeviceFlagWithoutCUDA(t *testing.T) {
 		{"mbv3-train-score", "--device", "cuda", "--uniform", "10", "--iters", "1", "--out", t.TempDir() + "/m.ckpt"},
 		{"mbv3-sample", "--device", "cuda", "--n", "1", "--steps", "1"},
 		{"generate", "--device", "cuda", "--n", "1", "--steps", "1"},
+		{"transfer", "--device", "cuda", "--evaluate", "cmd", "--evaluate-cmd", "echo 1", "--n", "1", "--steps", "1"},
 	} {
 		code, _, stderr := runArgs(args...)
 		if code == 0 || !strings.Contains(stderr, "built without CUDA support") || !strings.Contains(stderr, "-tags cuda") {

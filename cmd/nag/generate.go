@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/gnn"
 	"github.com/nagml/nag/nag/assets"
 	"github.com/nagml/nag/nag/diffusion"
@@ -249,32 +250,23 @@ func runGenerate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// On a device the score network and the predictor's guidance run there;
-	// each round points cur at the device hook of its scale, and the
-	// host-side hardware constraints wrap it like the CPU score.
-	scoreFn := sm.ScoreFn(nil)
-	var cur sde.ScoreFn
-	var sc deviceScorer
+	// On a device the score network and the predictor's guidance run there,
+	// and the host-side hardware constraints wrap its hook like the CPU score.
+	scoreFn, round := sm.ScoreFn(nil), (func(float64))(nil)
 	if dv != nil {
 		defer dv.Close()
 		fmt.Fprintf(e.stderr, "device: %s\n", dv.Name())
-		sc = dv.Scorer(sm.Net, sm.Space.Mask)
-		defer sc.Free()
-		dsv := pm.Net.Unknown.Value
-		if ds != nil {
-			dsv = ds.Value
-		}
-		sc.SetPredictor(pm.Net, dsv, pm.Fwd, pm.Bwd)
-		cur = sc.ScoreFn()
-		scoreFn = func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) { return cur(x, t, cond) }
+		var free func()
+		scoreFn, round, free = deviceGuidance(dv, sm, pm, ds)
+		defer free()
 	}
 	base, restore, err := hwaware.ConstraintHook(scoreFn, cons)
 	if err != nil {
 		return err
 	}
 	defer restore()
-	if sc != nil {
-		gopt.Guided = func(scale float64) sde.ScoreFn { cur = sc.Guided(scale, nil); return base }
+	if round != nil {
+		gopt.Guided = func(scale float64) sde.ScoreFn { round(scale); return base }
 	}
 	res, err := guide.Generate(ctx, sm.SDE, base, pm, ds, gopt)
 	if err != nil {
@@ -307,6 +299,24 @@ func runGenerate(e *env, args []string) error {
 	sort.SliceStable(hw, func(i, j int) bool { return hw[i].WithinBudget && !hw[j].WithinBudget })
 	fmt.Fprintf(e.stderr, "%d of %d unique architectures meet the budget\n", meet, len(hw))
 	return writeJSONLines(e.stdout, *out, hw)
+}
+
+// deviceGuidance puts the score network of sm and the guidance of predictor
+// pm (dataset vector ds, nil for its unknown-dataset vector) on dv. It returns
+// the score hook to sample with, round(scale), which points that hook at the
+// device's guided score of a round's scale (for guide.Options.Guided), and
+// free, which releases the device buffers.
+func deviceGuidance(dv accel, sm *diffusion.Model, pm *predictor.Model, ds *autograd.Var) (score sde.ScoreFn, round func(scale float64), free func()) {
+	sc := dv.Scorer(sm.Net, sm.Space.Mask)
+	dsv := pm.Net.Unknown.Value
+	if ds != nil {
+		dsv = ds.Value
+	}
+	sc.SetPredictor(pm.Net, dsv, pm.Fwd, pm.Bwd)
+	cur := sc.ScoreFn()
+	score = func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) { return cur(x, t, cond) }
+	round = func(scale float64) { cur = sc.Guided(scale, nil) }
+	return score, round, sc.Free
 }
 
 // hwCandidate is a generated architecture with its hardware check.

@@ -9,15 +9,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nagml/nag/gnn"
 	"github.com/nagml/nag/nag/bench201"
 	"github.com/nagml/nag/nag/evaluate"
 	"github.com/nagml/nag/nag/transfer"
+	"github.com/nagml/nag/sde"
 )
 
 // runTransfer runs the transferable NAS pipeline: generate, deduplicate,
 // rank by the predictor, evaluate the top k, report.
 func runTransfer(e *env, args []string) error {
-	fs := newFlags(e, "transfer", "--target cifar10|cifar100 [--top-k 10] [--evaluate table|cmd] [--evaluate-cmd 'CMD'] [--bench PATH] [--json FILE]")
+	fs := newFlags(e, "transfer", "--target cifar10|cifar100 [--top-k 10] [--evaluate table|cmd] [--evaluate-cmd 'CMD'] [--bench PATH] [--json FILE] [--device cuda]")
 	g := addGenFlags(fs)
 	target := fs.String("target", "cifar10", "target dataset(s): cifar10, cifar100 or imagenet16-120; a comma-separated list shares one generation (only without --dataset)")
 	topK := fs.Int("top-k", 10, "evaluate this many top-ranked architectures")
@@ -30,6 +32,7 @@ func runTransfer(e *env, args []string) error {
 	metric := fs.String("metric", "", "table column to evaluate with (default: the target's test accuracy, e.g. c10_test)")
 	dedup := fs.String("dedup", "string", "deduplication: string (identical cells) or iso (also isomorphic cells)")
 	jsonOut := fs.String("json", "", "write the full report as JSON to this file")
+	device := addDeviceFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -102,9 +105,29 @@ func runTransfer(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	gopt := g.options(tgts[0], roundProgress(e.stderr))
+	scoreFn := sm.ScoreFn(nil)
+	dv, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	if dv != nil {
+		// Generation on the device (score network and guidance); ranking
+		// and evaluation stay on the host.
+		defer dv.Close()
+		fmt.Fprintf(e.stderr, "device: %s\n", dv.Name())
+		ds, err := pm.DatasetVector(gnn.Ctx{}, feats)
+		if err != nil {
+			return err
+		}
+		score, round, free := deviceGuidance(dv, sm, pm, ds)
+		defer free()
+		scoreFn = score
+		gopt.Guided = func(scale float64) sde.ScoreFn { round(scale); return score }
+	}
 	start := time.Now()
-	gen, err := transfer.Generate(ctx, sm.SDE, sm.ScoreFn(nil), pm, transfer.Config{
-		Target: tgts[0], Dedup: *dedup, Gen: g.options(tgts[0], roundProgress(e.stderr)), Feats: feats})
+	gen, err := transfer.Generate(ctx, sm.SDE, scoreFn, pm, transfer.Config{
+		Target: tgts[0], Dedup: *dedup, Gen: gopt, Feats: feats})
 	if err != nil {
 		return err
 	}
