@@ -53,9 +53,28 @@ func TestMBV3TrainSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"validity", "| kernel 3 |", "stage/ofa-50-seed1"} {
+	for _, want := range []string{"validity", "| kernel 3 |", "stage/ofa-50-seed1", "2 PC steps (snr 0.16)"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}
+	}
+	// The report names the sampler and ratio it used (TestSampleSNR checks
+	// that --snr reaches the corrector).
+	samples := func(args ...string) string {
+		t.Helper()
+		o := filepath.Join(dir, "a.txt")
+		md := filepath.Join(dir, "r2.md")
+		args = append([]string{"mbv3-sample", "--ckpt", ck, "--n", "4", "--steps", "3", "--batch", "4", "--out", o, "--out-md", md}, args...)
+		if code, out, stderr := runArgs(args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s %s", args, code, out, stderr)
+		}
+		b, _ := os.ReadFile(md)
+		return string(b)
+	}
+	if r := samples("--snr", "0.5"); !strings.Contains(r, "3 PC steps (snr 0.5)") {
+		t.Errorf("--snr 0.5 report header:\n%s", r)
+	}
+	if r := samples("--sampler", "ode"); !strings.Contains(r, "3 probability-flow ODE steps") {
+		t.Errorf("--sampler ode report header:\n%s", r)
 	}
 }

@@ -83,16 +83,20 @@ func runMBV3TrainScore(e *env, args []string) error {
 // reports validity, uniqueness, novelty and the choice distribution
 // against the training set.
 func runMBV3Sample(e *env, args []string) error {
-	fs := newFlags(e, "mbv3-sample", "--ckpt FILE [flags]")
+	fs := newFlags(e, "mbv3-sample", "--ckpt FILE [--sampler pc|ode] [--snr 0.16] [flags]")
 	ck := fs.String("ckpt", "default", "OFA score-network checkpoint (nag mbv3-train-score; default: the embedded one)")
 	n := fs.Int("n", 1000, "number of samples")
 	steps := fs.Int("steps", 1000, "sampler timesteps (reference 1000)")
 	batch := fs.Int("batch", 250, "sampler batch")
+	sampler, snr := addSamplerFlags(fs)
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	outArchs := fs.String("out", "", "write the valid generated strings here (one per line)")
 	outMD := fs.String("out-md", "", "write the report (Markdown) here")
 	device := addDeviceFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkSamplerFlags(*sampler, *snr); err != nil {
 		return err
 	}
 	m, err := mbv3.LoadScoreModelOrDefault(*ck)
@@ -114,7 +118,8 @@ func runMBV3Sample(e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	t0 := time.Now()
-	res, err := m.Sample(ctx, diffusion.SampleOptions{N: *n, Batch: *batch, Steps: *steps, Seed: *seed, Score: devScore})
+	res, err := m.Sample(ctx, diffusion.SampleOptions{N: *n, Batch: *batch, Steps: *steps, Sampler: *sampler, SNR: *snr,
+		Seed: *seed, Score: devScore})
 	if err != nil {
 		return err
 	}
@@ -157,8 +162,12 @@ func runMBV3Sample(e *env, args []string) error {
 		}
 		w, cl = f, f.Close
 	}
-	fmt.Fprintf(w, "OFA MobileNetV3 score network %s (step %d, %s weights, %d training architectures %s); %d samples, %d PC steps, seed %d, %.0fs\n\n",
-		*ck, m.Step, m.Weights, len(m.TrainIndices), m.Config.Mask, *n, *steps, *seed, secs)
+	how := fmt.Sprintf("%d PC steps (snr %g)", *steps, *snr)
+	if *sampler == diffusion.SamplerODE {
+		how = fmt.Sprintf("%d probability-flow ODE steps", *steps)
+	}
+	fmt.Fprintf(w, "OFA MobileNetV3 score network %s (step %d, %s weights, %d training architectures %s); %d samples, %s, seed %d, %.0fs\n\n",
+		*ck, m.Step, m.Weights, len(m.TrainIndices), m.Config.Mask, *n, how, *seed, secs)
 	fmt.Fprintf(w, "validity %.2f %% (%d/%d), uniqueness %.2f %% (%d/%d), novelty %.2f %% of unique not in the training set\n\n",
 		100*float64(valid)/float64(*n), valid, *n, 100*float64(len(uniq))/float64(max(valid, 1)), len(uniq), valid, 100*float64(novel)/float64(max(len(uniq), 1)))
 	mbv3.WriteDistributionTable(w, mbv3.NewDistribution(gen), mbv3.NewDistribution(trainArchs))

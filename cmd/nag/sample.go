@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -71,12 +73,31 @@ func metricsSpace(m *diffusion.Model) metrics.Space {
 	return metrics.NB201{}
 }
 
+// addSamplerFlags registers --sampler and --snr (the Langevin corrector's
+// signal-to-noise ratio, reference 0.16).
+func addSamplerFlags(fs *flag.FlagSet) (sampler *string, snr *float64) {
+	sampler = fs.String("sampler", "pc", "pc (Euler-Maruyama predictor + Langevin corrector) or ode (probability flow)")
+	snr = fs.Float64("snr", 0.16, "pc: the Langevin corrector's signal-to-noise ratio (reference 0.16; larger = stronger correction)")
+	return sampler, snr
+}
+
+// checkSamplerFlags validates --sampler and --snr.
+func checkSamplerFlags(sampler string, snr float64) error {
+	if sampler != diffusion.SamplerPC && sampler != diffusion.SamplerODE {
+		return usageError("--sampler %q: want pc or ode", sampler)
+	}
+	if !(snr > 0) || math.IsInf(snr, 0) {
+		return usageError("--snr %v: want a positive number", snr)
+	}
+	return nil
+}
+
 func runSample(e *env, args []string) error {
-	fs := newFlags(e, "sample", "[--ckpt FILE|default] --n 1000 --steps 1000 --sampler pc|ode --seed S --out FILE.jsonl")
+	fs := newFlags(e, "sample", "[--ckpt FILE|default] --n 1000 --steps 1000 --sampler pc|ode [--snr 0.16] --seed S --out FILE.jsonl")
 	ckptPath := fs.String("ckpt", "default", "score-network checkpoint (default: the embedded NB201 checkpoint)")
 	n := fs.Int("n", 1000, "number of architectures to sample")
 	steps := fs.Int("steps", 1000, "sampler timesteps")
-	sampler := fs.String("sampler", "pc", "pc (Euler-Maruyama predictor + Langevin corrector, snr 0.16) or ode (probability flow)")
+	sampler, snr := addSamplerFlags(fs)
 	seed := fs.Uint64("seed", 0, "sampling seed")
 	batch := fs.Int("batch", 256, "samples per sampler batch")
 	mask := fs.String("mask", "", "attention mask for sampling: raw or closure (default: the training mask)")
@@ -95,14 +116,14 @@ func runSample(e *env, args []string) error {
 	if *batch < 1 {
 		return usageError("--batch %d must be >= 1", *batch)
 	}
-	if *sampler != diffusion.SamplerPC && *sampler != diffusion.SamplerODE {
-		return usageError("--sampler %q: want pc or ode", *sampler)
+	if err := checkSamplerFlags(*sampler, *snr); err != nil {
+		return err
 	}
 	m, err := loadScoreModel(*ckptPath)
 	if err != nil {
 		return err
 	}
-	opt := diffusion.SampleOptions{N: *n, Batch: *batch, Steps: *steps, Sampler: *sampler, Seed: *seed}
+	opt := diffusion.SampleOptions{N: *n, Batch: *batch, Steps: *steps, Sampler: *sampler, SNR: *snr, Seed: *seed}
 	if *mask != "" {
 		sp, err := diffusion.SpaceByName(m.Space.Name, *mask)
 		if err != nil {

@@ -111,6 +111,27 @@ func TestSampleDefaultCheckpoint(t *testing.T) {
 	}
 }
 
+// TestSampleSNR: --snr reaches the Langevin corrector (another ratio gives
+// other samples; the default is the reference's 0.16).
+func TestSampleSNR(t *testing.T) {
+	run := func(extra ...string) string {
+		t.Helper()
+		args := append([]string{"sample", "--n", "8", "--steps", "30", "--seed", "2"}, extra...)
+		code, stdout, stderr := runArgs(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		return stdout
+	}
+	def, ref, strong := run(), run("--snr", "0.16"), run("--snr", "1")
+	if def != ref {
+		t.Errorf("default and --snr 0.16 differ:\n%s\n%s", def, ref)
+	}
+	if strong == def {
+		t.Errorf("--snr 1 gives the same samples as 0.16:\n%s", strong)
+	}
+}
+
 func TestTrainScoreSampleUsage(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
@@ -129,6 +150,10 @@ func TestTrainScoreSampleUsage(t *testing.T) {
 		{[]string{"sample", "--steps", "-1"}, 2, "--steps"},
 		{[]string{"sample", "--ckpt", filepath.Join(dir, "missing.ckpt"), "--n", "1"}, 1, "missing.ckpt"},
 		{[]string{"sample", "--mask", "floyed", "--n", "1", "--steps", "1"}, 2, "floyed"},
+		{[]string{"sample", "--snr", "0"}, 2, "--snr"},
+		{[]string{"sample", "--snr", "-0.1"}, 2, "--snr"},
+		{[]string{"mbv3-sample", "--snr", "NaN"}, 2, "--snr"},
+		{[]string{"mbv3-sample", "--sampler", "ddim"}, 2, "ddim"},
 	} {
 		code, _, stderr := runArgs(c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
