@@ -139,9 +139,10 @@ func (d *Device) do(f func() error) error {
 	return f()
 }
 
-// loadModules loads every embedded PTX module but the lazy ones, whose
-// kernels it records for loadLazy, and looks up the kernels (every `.entry`
-// in the PTX text). Runs with the context current.
+// loadModules loads every embedded PTX module but the lazy ones and looks up
+// their kernels (every `.entry` in the PTX text); a lazy module's kernels are
+// recorded in d.lazy, and launch loads the module on the first use of one.
+// Runs with the context current.
 func (d *Device) loadModules() error {
 	files, err := fs.Glob(ptxFS, "ptx/*.ptx")
 	if err != nil || len(files) == 0 {
