@@ -83,7 +83,7 @@ func BenchmarkGemm(b *testing.B) {
 		g := GemmArgs{TransB: s.tb, M: s.m, N: s.n, K: s.k, Alpha: 1, Lda: s.k, Ldb: ldb, Ldc: s.n}
 		for _, kern := range []string{"sgemm_tiled", "sgemm_128", "sgemm_128x64", "sgemm_128v", "sgemm_128x64v", "sgemm_128v16", "sgemm_128x64v16", "sgemm_tf32"} {
 			b.Run(fmt.Sprintf("%s/%s", kern, s.name), func(b *testing.B) {
-				// One untimed launch: a lazy module's JIT (gemm_fast, ~10 s)
+				// One untimed launch: a lazy module's JIT (gemm_fast, ~13 s)
 				// and first-touch costs stay out of the timing.
 				if err := dev.GemmWith(kern, g, a, bb, c); err != nil {
 					b.Fatal(err)

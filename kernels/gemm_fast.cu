@@ -1,7 +1,7 @@
 // gemm_fast.cu - the GEMM kernels with float4 loads, k tiles of 16 and
-// compile-time specialised interior loops (semantics as in gemm.cu). A
-// module of its own: the driver JIT-compiles it (~10 s of ptxas work) only
-// when one of its kernels is first launched, not at Device open.
+// compile-time specialised interior loops (semantics as in gemm.cu). A module
+// of its own: the driver JIT-compiles it (~13 s of ptxas for sm_90 on a 2-core
+// VM) only when one of its kernels is first launched, not at Device open.
 #include "gemm.cuh"
 
 // sgemm_128v16 / sgemm_128x64v16: the 8x8-per-thread tiles with float4 global
