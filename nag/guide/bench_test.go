@@ -2,11 +2,11 @@ package guide
 
 import (
 	"context"
-	"syscall"
 	"testing"
 
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/gnn"
+	"github.com/nagml/nag/internal/proccpu"
 	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/sde"
@@ -15,14 +15,9 @@ import (
 
 // cpuSeconds is the process's user+system CPU time: on a shared machine
 // it is a steadier cost measure than wall time (cpu-s/op; with 2 threads
-// the wall time on an idle machine is at least cpu-s/op / 2).
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
-}
+// the wall time on an idle machine is at least cpu-s/op / 2). NaN where the
+// platform cannot tell.
+func cpuSeconds() float64 { return proccpu.Seconds() }
 
 func benchHook(b *testing.B, cate string) sde.ScoreFn {
 	b.Helper()

@@ -9,15 +9,16 @@ package perf
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/nagml/nag/autograd"
 	"github.com/nagml/nag/autograd/optim"
 	"github.com/nagml/nag/gnn"
+	"github.com/nagml/nag/internal/proccpu"
 	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/sde"
 	"github.com/nagml/nag/tensor"
@@ -287,12 +288,11 @@ func Run(opt Options) (*Result, error) {
 	return res, nil
 }
 
-// cpuSeconds is the user + system CPU time of the process so far.
+// cpuSeconds is the user + system CPU time of the process so far (0 where
+// the platform cannot tell, so the JSON report stays encodable).
 func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+	if s := proccpu.Seconds(); !math.IsNaN(s) {
+		return s
 	}
-	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return tv(ru.Utime) + tv(ru.Stime)
+	return 0
 }

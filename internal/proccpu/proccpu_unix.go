@@ -1,15 +1,15 @@
 //go:build unix
 
-package bo
+package proccpu
 
 import (
 	"math"
 	"syscall"
 )
 
-// processCPU returns the user+system CPU seconds of this process so far
-// (NaN when unavailable).
-func processCPU() float64 {
+// Seconds returns the user + system CPU seconds of this process so far, NaN
+// when the system cannot tell.
+func Seconds() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return math.NaN()

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package bo
-
-import "math"
-
-// processCPU is unavailable on this platform.
-func processCPU() float64 { return math.NaN() }
