@@ -38,7 +38,7 @@ if [ "${1:-}" != --on-device ]; then
 	ls -la .gpu
 	cat <<'MSG'
 
-Built. Run on the GPU machine with the device tool (one call, ~8 min cap):
+Built. Run on the GPU machine with the device tool (one call, capped at 540 s):
   run(command="bash scripts/gpu-check.sh --on-device", carry=[".gpu"], timeout_s=540)
 Results: $OUT/gpu-results.txt (comes back under the reply's files_at).
 MSG
