@@ -90,6 +90,7 @@ type genFlags struct {
 	encSize, perClass            *int
 	scale, scaleStep             *float64
 	n, rounds, batch, steps      *int
+	snr                          *float64
 	seed                         *uint64
 	noGuide                      *bool
 }
@@ -116,6 +117,7 @@ func addGenFlags(fs interface {
 		rounds:     fs.Int("rounds", 20, "maximum number of rounds"),
 		batch:      fs.Int("batch", 256, "samples per round"),
 		steps:      fs.Int("steps", 1000, "sampler timesteps per round (reference 1000)"),
+		snr:        fs.Float64("snr", 0.16, "the Langevin corrector's signal-to-noise ratio (reference 0.16)"),
 		seed:       fs.Uint64("seed", 444, "random seed (reference 444)"),
 		noGuide:    fs.Bool("no-guidance", false, "sample without the predictor gradient (ranking still uses the predictor)"),
 	}
@@ -123,7 +125,7 @@ func addGenFlags(fs interface {
 
 func (g genFlags) options(target transfer.Target, progress func(round, step, total int)) guide.Options {
 	return guide.Options{Scale: *g.scale, ScaleStep: *g.scaleStep, NoGuidance: *g.noGuide, Want: *g.n,
-		MaxRounds: *g.rounds, Batch: *g.batch, Sampler: sde.Options{Steps: *g.steps}, Seed: *g.seed,
+		MaxRounds: *g.rounds, Batch: *g.batch, Sampler: sde.Options{Steps: *g.steps, SNR: *g.snr}, Seed: *g.seed,
 		Cost: target.Cost, Progress: progress}
 }
 
@@ -137,6 +139,8 @@ func (g genFlags) validate() error {
 		return usageError("--batch %d must be positive", *g.batch)
 	case *g.steps < 1:
 		return usageError("--steps %d must be positive", *g.steps)
+	case !(*g.snr > 0) || math.IsInf(*g.snr, 0):
+		return usageError("--snr %v: want a positive number", *g.snr)
 	case *g.scale == 0 && !*g.noGuide:
 		return usageError("--scale 0: use --no-guidance to sample without guidance")
 	case *g.images != "" && *g.dataset != "":

@@ -15,6 +15,11 @@ func TestGenerateDatasetImagesFlags(t *testing.T) {
 	if code, _, _ := runArgs("generate", "--dataset-images", "b", "--per-class", "0"); code != 2 {
 		t.Fatalf("--per-class 0: exit %d, want 2", code)
 	}
+	for _, cmd := range []string{"generate", "transfer"} {
+		if code, _, stderr := runArgs(cmd, "--snr", "-1"); code != 2 || !strings.Contains(stderr, "--snr") {
+			t.Errorf("%s --snr -1: exit %d, stderr %q; want 2 naming --snr", cmd, code, stderr)
+		}
+	}
 	// The embedded predictor was meta-trained without features: the images
 	// are not read and the command says so.
 	out := filepath.Join(t.TempDir(), "g.jsonl")
