@@ -8,6 +8,31 @@ import (
 	"testing"
 )
 
+// Find returns the data folder like Root, and whether it exists, without
+// skipping (for optional inputs such as fuzz seeds).
+func Find() (string, bool) {
+	if d := os.Getenv("NAG_DATA"); d != "" {
+		_, err := os.Stat(d)
+		return d, err == nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			d := filepath.Join(dir, "..", "shared", "data")
+			_, err := os.Stat(d)
+			return d, err == nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
 // Root returns the data folder: $NAG_DATA if set, else ../shared/data next
 // to the directory holding go.mod. A test that needs the data is skipped,
 // with a message saying where it looked, when the folder does not exist.

@@ -19,7 +19,7 @@ import (
 )
 
 // sample builds a checkpoint with every kind of entry.
-func sample(t *testing.T) *Checkpoint {
+func sample(t testing.TB) *Checkpoint {
 	t.Helper()
 	rng := tensor.NewRNG(5)
 	st, err := rng.MarshalBinary()

@@ -38,6 +38,10 @@ type entryHeader struct {
 // maxJSONHeader bounds the JSON header (entries list and metadata).
 const maxJSONHeader = 1 << 28
 
+// maxZstdWindow bounds the zstd window a checkpoint's payload may declare
+// (the writer uses at most 8 MiB).
+const maxZstdWindow = 64 << 20
+
 // chunk is the byte size of the conversion buffer for entry data.
 const chunk = 1 << 18
 
@@ -287,7 +291,9 @@ func corrupt(format string, a ...any) error {
 }
 
 func decodePayload(payload []byte, wantKind string) (*Checkpoint, error) {
-	zr, err := zstd.NewReader(bytes.NewReader(payload), zstd.WithDecoderConcurrency(1))
+	// Our writer's window is at most 8 MiB; refusing larger windows keeps a
+	// crafted frame from making the decoder allocate up to its 512 MiB limit.
+	zr, err := zstd.NewReader(bytes.NewReader(payload), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow))
 	if err != nil {
 		return nil, fmt.Errorf("ckpt: zstd: %w", err)
 	}
@@ -300,9 +306,14 @@ func decodePayload(payload []byte, wantKind string) (*Checkpoint, error) {
 	if hl > maxJSONHeader {
 		return nil, corrupt("header length %d exceeds %d", hl, maxJSONHeader)
 	}
-	js := make([]byte, hl)
-	if _, err := io.ReadFull(zr, js); err != nil {
+	// Read the header as it arrives rather than allocating the declared
+	// length up front: a few corrupt bytes must not cost 256 MiB.
+	js, err := io.ReadAll(io.LimitReader(zr, int64(hl)))
+	if err != nil {
 		return nil, corrupt("reading header: %v", err)
+	}
+	if len(js) != int(hl) {
+		return nil, corrupt("reading header: %d of %d bytes: %v", len(js), hl, io.ErrUnexpectedEOF)
 	}
 	var h fileHeader
 	if err := json.Unmarshal(js, &h); err != nil {

@@ -131,6 +131,11 @@ func DecodeU8IMG(r io.Reader) (*Set, error) {
 		return nil, fmt.Errorf("num_classes %d but %d class names", h.NumClasses, len(h.ClassNames))
 	}
 	body := b[12+l:]
+	// Sizes the body cannot hold are refused before multiplying (a corrupt
+	// header must not overflow the products below).
+	if h.W > len(body)/h.H/h.C || h.N > len(body)/(h.H*h.W*h.C+2) {
+		return nil, fmt.Errorf("body is %d bytes, too short for %d images of %dx%dx%d plus labels", len(body), h.N, h.H, h.W, h.C)
+	}
 	npix := h.N * h.H * h.W * h.C
 	if want := npix + 2*h.N; len(body) != want {
 		return nil, fmt.Errorf("body is %d bytes, want %d (%d images of %dx%dx%d plus labels)", len(body), want, h.N, h.H, h.W, h.C)

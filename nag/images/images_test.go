@@ -103,6 +103,9 @@ func TestDecodeU8IMG(t *testing.T) {
 		{"channels", u8File(strings.Replace(hdr, `"c":3`, `"c":1`, 1), body, false), "channels"},
 		{"class count", u8File(strings.Replace(hdr, `"num_classes":2`, `"num_classes":3`, 1), body, false), "num_classes"},
 		{"json", u8File(`{"n":`, nil, false), "header JSON"},
+		// 1·2^32·2^32·3 pixels wrap to 0 in 64-bit ints: a 2-byte body (one
+		// label) must not pass as one 2^32 x 2^32 image without pixels.
+		{"overflowing size", u8File(strings.NewReplacer(`"n":2`, `"n":1`, `"h":1`, `"h":4294967296`, `"w":2`, `"w":4294967296`).Replace(hdr), []byte{0, 0}, false), "too short"},
 	}
 	for _, c := range bad {
 		_, err := DecodeU8IMG(bytes.NewReader(c.b))

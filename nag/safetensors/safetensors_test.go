@@ -14,7 +14,7 @@ import (
 // to the repository root) or skips.
 func dataRoot(t *testing.T) string { return shareddata.Root(t) }
 
-func encode(t *testing.T, ts []Named, meta map[string]string) []byte {
+func encode(t testing.TB, ts []Named, meta map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Write(&buf, ts, meta); err != nil {

@@ -376,9 +376,12 @@ func (l *loader) convertArray(a *npArray) (any, error) {
 	}
 	n := 1
 	for _, d := range a.shape {
+		if d < 0 || (d > 0 && n > math.MaxInt32/d) {
+			return nil, fmt.Errorf("numpy array shape %v of %s is invalid or too large", a.shape, dt)
+		}
 		n *= d
 	}
-	if n < 0 || n*dt.Size() != len(raw) || math.MaxInt32 < n {
+	if n*dt.Size() != len(raw) {
 		return nil, fmt.Errorf("numpy array shape %v of %s needs %d bytes, have %d", a.shape, dt, n*dt.Size(), len(raw))
 	}
 	stride := contiguousStrides(a.shape)

@@ -137,12 +137,14 @@ func decodeZip(data []byte) (*File, error) {
 		storages[key] = s
 		return s, nil
 	}
-	pr, err := pkl.Open()
+	pb, err := readRecord(pkl)
 	if err != nil {
 		return nil, fmt.Errorf("zip format: %w", err)
 	}
-	defer pr.Close()
-	u := l.newUnpickler(pr, persistent)
+	if _, err := checkPickle(pb); err != nil {
+		return nil, fmt.Errorf("zip format: %s: %w", pkl.Name, err)
+	}
+	u := l.newUnpickler(bytes.NewReader(pb), persistent)
 	root, err := u.Load()
 	if err != nil {
 		return nil, fmt.Errorf("zip format: unpickle %s: %w", pkl.Name, err)
@@ -154,15 +156,20 @@ func decodeZip(data []byte) (*File, error) {
 	return &File{Format: "zip", Root: v, Notes: l.notes()}, nil
 }
 
+// readRecord reads a zip record, never more than the size its header
+// declares (a compressed record cannot inflate beyond what the file claims).
 func readRecord(f *zip.File) ([]byte, error) {
 	r, err := f.Open()
 	if err != nil {
 		return nil, fmt.Errorf("zip record %s: %w", f.Name, err)
 	}
 	defer r.Close()
-	b, err := io.ReadAll(r)
+	b, err := io.ReadAll(io.LimitReader(r, int64(min(f.UncompressedSize64, 1<<40))+1))
 	if err != nil {
 		return nil, fmt.Errorf("zip record %s: %w", f.Name, err)
+	}
+	if uint64(len(b)) > f.UncompressedSize64 {
+		return nil, fmt.Errorf("zip record %s: more data than the declared %d bytes", f.Name, f.UncompressedSize64)
 	}
 	return b, nil
 }
@@ -172,7 +179,17 @@ var legacyMagic, _ = new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
 
 func decodeLegacy(data []byte) (*File, error) {
 	r := bytes.NewReader(data)
+	// check vets the next pickle's lengths before gopickle reads it.
+	check := func(what string) error {
+		if _, err := checkPickle(data[len(data)-r.Len():]); err != nil {
+			return fmt.Errorf("legacy format: %s: %w (not a torch .pt file, or corrupt)", what, err)
+		}
+		return nil
+	}
 	plain := func(what string) (any, error) {
+		if err := check(what); err != nil {
+			return nil, err
+		}
 		u := pickle.NewUnpickler(r)
 		v, err := u.Load()
 		if err != nil {
@@ -260,6 +277,9 @@ func decodeLegacy(data []byte) (*File, error) {
 			return nil, fmt.Errorf("legacy format: view metadata of type %T", vm)
 		}
 	}
+	if err := check("object"); err != nil {
+		return nil, err
+	}
 	u := l.newUnpickler(r, persistent)
 	root, err := u.Load()
 	if err != nil {
@@ -286,10 +306,10 @@ func decodeLegacy(data []byte) (*File, error) {
 		if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
 			return nil, fmt.Errorf("legacy format: storage %q size: %w", key, err)
 		}
-		nb := int(n) * s.dtype.Size()
-		if n < 0 || nb > r.Len() {
+		if n < 0 || n > int64(r.Len()/s.dtype.Size()) {
 			return nil, fmt.Errorf("legacy format: storage %q claims %d elements, %d bytes left", key, n, r.Len())
 		}
+		nb := int(n) * s.dtype.Size()
 		s.numel = int(n)
 		s.data = make([]byte, nb)
 		if _, err := io.ReadFull(r, s.data); err != nil {

@@ -75,12 +75,11 @@ type storage struct {
 func (s *storage) bytes() []byte {
 	if s.root != nil {
 		b := s.root.bytes()
-		lo := s.offset * s.dtype.Size()
-		hi := lo + s.numel*s.dtype.Size()
-		if hi > len(b) {
-			return nil
+		sz, elems := s.dtype.Size(), len(b)/s.dtype.Size()
+		if s.offset < 0 || s.numel < 0 || s.offset > elems || s.numel > elems-s.offset {
+			return nil // a view outside its root: check() reports it
 		}
-		return b[lo:hi]
+		return b[s.offset*sz : (s.offset+s.numel)*sz]
 	}
 	return s.data
 }
@@ -117,19 +116,36 @@ func (t *Tensor) check() error {
 	if len(t.stride) != len(t.Shape) {
 		return fmt.Errorf("torchpt: tensor has %d strides for shape %v", len(t.stride), t.Shape)
 	}
-	if t.Len() == 0 {
-		return nil
-	}
-	maxOff := t.offset
 	for i, d := range t.Shape {
 		if d < 0 || t.stride[i] < 0 {
 			return fmt.Errorf("torchpt: tensor shape %v strides %v not supported", t.Shape, t.stride)
 		}
-		maxOff += (d - 1) * t.stride[i]
+		if d == 0 {
+			return nil // no elements
+		}
 	}
 	b := t.st.bytes()
-	if t.offset < 0 || (maxOff+1)*t.DType.Size() > len(b) {
-		return fmt.Errorf("torchpt: tensor shape %v (offset %d, strides %v) exceeds its storage of %d bytes", t.Shape, t.offset, t.stride, len(b))
+	elems := len(b) / t.DType.Size()
+	tooBig := fmt.Errorf("torchpt: tensor shape %v (offset %d, strides %v) exceeds its storage of %d bytes", t.Shape, t.offset, t.stride, len(b))
+	if t.offset < 0 || t.offset >= elems {
+		return tooBig
+	}
+	// The last element's offset, added up without overflow: every term must
+	// fit in what is left of the storage.
+	maxOff, n := t.offset, 1
+	for i, d := range t.Shape {
+		if st := t.stride[i]; st > 0 && d-1 > (elems-1-maxOff)/st {
+			return tooBig
+		}
+		maxOff += (d - 1) * t.stride[i]
+		// A view may repeat storage elements (stride 0), but a saved file
+		// has no use for one that addresses its storage more than 64 times
+		// over: refuse before its element count can overflow or exhaust
+		// memory when read.
+		if d > (64*elems+64)/n {
+			return fmt.Errorf("torchpt: tensor shape %v addresses its %d-element storage more than 64 times over", t.Shape, elems)
+		}
+		n *= d
 	}
 	return nil
 }
