@@ -69,6 +69,13 @@ run 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --f
 # Device model runners against the CPU models (score, predictor gradient, training step, guided PC).
 [ -x .gpu/gpu.test ] && run 150 .gpu/gpu.test -test.v -test.run=Test -test.count=1 -test.timeout=145s
 (cd kernels && run 90 ../.gpu/kernels.test -test.run='^$' -test.bench=. -test.benchtime=50x -test.timeout=85s)
+# GEMM kernels side by side per shape, fastest first (the 50 %-of-peak question).
+log "== GEMM summary: shape, kernel, GFLOP/s, fraction of FP32 peak"
+awk '/^BenchmarkGemm\// {
+	split($1, p, "/"); shape = p[3]; sub(/-[0-9]+$/, "", shape); g = ""; f = ""
+	for (i = 2; i < NF; i++) { if ($(i+1) == "GFLOP/s") g = $i; if ($(i+1) == "frac_peak") f = $i }
+	if (g != "") print shape, p[2], g, f
+}' "$R" | sort -k1,1 -k3,3gr | tee -a "$R"
 [ -x .gpu/gpu.test ] && run 60 .gpu/gpu.test -test.run='^$' -test.bench='Parts|ScoreForward|TrainStep' -test.benchtime=100x -test.timeout=55s
 [ -x .gpu/gpu.test ] && run 90 .gpu/gpu.test -test.run='^$' -test.bench=GuidedSampling -test.benchtime=1x -test.timeout=85s
 if [ -x .gpu/nag ] && .gpu/nag bench -h 2>&1 | grep -q -- '-device'; then
