@@ -70,7 +70,7 @@ run 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --f
 [ -x .gpu/gpu.test ] && run 150 .gpu/gpu.test -test.v -test.run=Test -test.count=1 -test.timeout=145s
 (cd kernels && run 90 ../.gpu/kernels.test -test.run='^$' -test.bench=. -test.benchtime=50x -test.timeout=85s)
 # GEMM kernels side by side per shape, fastest first (the 50 %-of-peak question).
-log "== GEMM summary: shape, kernel, GFLOP/s, fraction of FP32 peak"
+log "== GEMM summary: shape, kernel, GFLOP/s, fraction of peak (FP32; TF32 for sgemm_tf32)"
 awk '/^BenchmarkGemm\// {
 	split($1, p, "/"); shape = p[3]; sub(/-[0-9]+$/, "", shape); g = ""; f = ""
 	for (i = 2; i < NF; i++) { if ($(i+1) == "GFLOP/s") g = $i; if ($(i+1) == "frac_peak") f = $i }
