@@ -31,21 +31,16 @@ func runBench(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *vecGemm {
-		v, ok := dv.(interface{ UseVecGemm(bool) error })
-		if !ok {
-			if dv != nil {
-				dv.Close()
-			}
-			return usageError("--vec-gemm needs --device cuda")
-		}
-		if err := v.UseVecGemm(true); err != nil {
-			dv.Close()
-			return err
-		}
+	if *vecGemm && dv == nil {
+		return usageError("--vec-gemm needs --device cuda")
 	}
 	if dv != nil {
 		defer dv.Close()
+		if *vecGemm {
+			if err := dv.UseVecGemm(true); err != nil {
+				return err
+			}
+		}
 		if *only != "" || *profile != "" || *warm != 1 {
 			fmt.Fprintln(e.stderr, "nag bench: -only, -cpuprofile and -warmup apply to the CPU benchmark; --device cuda times all device workloads after one warm-up")
 		}
@@ -53,11 +48,9 @@ func runBench(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if gl, ok := dv.(interface{ GemmLaunches() map[string]int64 }); ok {
-			// Which GEMM kernels the products ran on (to stderr: stdout stays one JSON object).
-			c, _ := json.Marshal(gl.GemmLaunches())
-			fmt.Fprintf(e.stderr, "nag bench: GEMM launches by kernel (graph replays not counted): %s\n", c)
-		}
+		// Which GEMM kernels the products ran on (to stderr: stdout stays one JSON object).
+		c, _ := json.Marshal(dv.GemmLaunches())
+		fmt.Fprintf(e.stderr, "nag bench: GEMM launches by kernel (graph replays not counted): %s\n", c)
 		b, _ := json.Marshal(r)
 		if !*asJSON {
 			fmt.Fprintf(e.stdout, "nag bench on %s (median of %d; seconds):\n", dv.Name(), *reps)

@@ -25,6 +25,10 @@ type accel interface {
 	// Bench times the device runners (nag bench --device cuda) and returns
 	// a JSON-ready result.
 	Bench(config string, batch, reps int, seed uint64, fullRun bool) (any, error)
+	// UseVecGemm switches the GEMMs to the k-16 float4-load kernels
+	// (nag bench --vec-gemm); GemmLaunches counts launches per GEMM kernel.
+	UseVecGemm(on bool) error
+	GemmLaunches() map[string]int64
 	Close() error
 }
 

@@ -44,11 +44,8 @@ func (c *cudaAccel) Bench(config string, batch, reps int, seed uint64, fullRun b
 	return gpu.Bench(c.dev, config, batch, reps, seed, fullRun)
 }
 
-// UseVecGemm switches the device's GEMMs to the k-16 float4-load kernels
-// (nag bench --vec-gemm).
 func (c *cudaAccel) UseVecGemm(on bool) error { return c.dev.UseVecGemm(on) }
 
-// GemmLaunches counts the GEMM launches by kernel (nag bench prints it).
 func (c *cudaAccel) GemmLaunches() map[string]int64 { return c.dev.GemmLaunches() }
 
 func (c *cudaAccel) Close() error { return c.dev.Close() }

@@ -139,8 +139,6 @@ func (g genFlags) validate() error {
 		return usageError("--batch %d must be positive", *g.batch)
 	case *g.steps < 1:
 		return usageError("--steps %d must be positive", *g.steps)
-	case !(*g.snr > 0) || math.IsInf(*g.snr, 0):
-		return usageError("--snr %v: want a positive number", *g.snr)
 	case *g.scale == 0 && !*g.noGuide:
 		return usageError("--scale 0: use --no-guidance to sample without guidance")
 	case *g.images != "" && *g.dataset != "":
@@ -148,7 +146,7 @@ func (g genFlags) validate() error {
 	case *g.perClass < 1:
 		return usageError("--per-class %d must be positive", *g.perClass)
 	}
-	return nil
+	return checkSNR(*g.snr)
 }
 
 // features returns the target dataset's per-class features: from --dataset,

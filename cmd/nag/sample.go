@@ -86,6 +86,12 @@ func checkSamplerFlags(sampler string, snr float64) error {
 	if sampler != diffusion.SamplerPC && sampler != diffusion.SamplerODE {
 		return usageError("--sampler %q: want pc or ode", sampler)
 	}
+	return checkSNR(snr)
+}
+
+// checkSNR validates an --snr flag (a usage error before any loading; the
+// sampler would refuse it too, but only after the model is read).
+func checkSNR(snr float64) error {
 	if !(snr > 0) || math.IsInf(snr, 0) {
 		return usageError("--snr %v: want a positive number", snr)
 	}

@@ -3,34 +3,43 @@
 package shareddata
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// Find returns the data folder like Root, and whether it exists, without
-// skipping (for optional inputs such as fuzz seeds).
-func Find() (string, bool) {
+// locate returns $NAG_DATA if set, else ../shared/data next to the
+// directory holding go.mod (whether or not it exists).
+func locate() (string, error) {
 	if d := os.Getenv("NAG_DATA"); d != "" {
-		_, err := os.Stat(d)
-		return d, err == nil
+		return d, nil
 	}
 	dir, err := os.Getwd()
 	if err != nil {
-		return "", false
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "..", "shared", "data")
-			_, err := os.Stat(d)
-			return d, err == nil
+			return filepath.Join(dir, "..", "shared", "data"), nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", false
+			return "", errors.New("go.mod not found above the test directory")
 		}
 		dir = parent
 	}
+}
+
+// Find returns the data folder like Root, and whether it exists, without
+// skipping (for optional inputs such as fuzz seeds).
+func Find() (string, bool) {
+	d, err := locate()
+	if err != nil {
+		return "", false
+	}
+	_, err = os.Stat(d)
+	return d, err == nil
 }
 
 // Root returns the data folder: $NAG_DATA if set, else ../shared/data next
@@ -38,25 +47,14 @@ func Find() (string, bool) {
 // with a message saying where it looked, when the folder does not exist.
 func Root(tb testing.TB) string {
 	tb.Helper()
-	if d := os.Getenv("NAG_DATA"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
+	d, err := locate()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "..", "shared", "data")
-			if _, err := os.Stat(d); err != nil {
-				tb.Skipf("shared data not found at %s (set NAG_DATA)", d)
-			}
-			return d
+	if os.Getenv("NAG_DATA") == "" {
+		if _, err := os.Stat(d); err != nil {
+			tb.Skipf("shared data not found at %s (set NAG_DATA)", d)
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
 	}
+	return d
 }
