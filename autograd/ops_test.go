@@ -250,6 +250,65 @@ func TestGradWithRespectToInput(t *testing.T) {
 	}
 }
 
+// TestGradSkipsUnwantedBranches: Grad(out, x) differentiates only the part
+// of the tape between x and out. A probe op records which inputs its
+// backward was asked for: the weight's gradient is never requested, a
+// parameter-only subexpression is never differentiated, and the input
+// gradient is still exact. Backward still reaches every parameter.
+func TestGradSkipsUnwantedBranches(t *testing.T) {
+	type call struct {
+		name  string
+		needs []bool
+	}
+	var calls []call
+	probe := func(tp *Tape, name string, a, b *Var) *Var {
+		// a·b element-wise, with a backward that logs its needs.
+		return tp.Record(tensor.Mul(a.Value, b.Value), func(g *tensor.Tensor, needs []bool) []*tensor.Tensor {
+			calls = append(calls, call{name, append([]bool(nil), needs...)})
+			return []*tensor.Tensor{tensor.Mul(g, b.Value), tensor.Mul(g, a.Value)}
+		}, a, b)
+	}
+	x := NewVar(tensor.FromSlice([]float32{1, -2, 3}, 3), true)
+	w := Param("w", tensor.FromSlice([]float32{0.5, 2, -1}, 3))
+	tp := NewTape()
+	ww := probe(tp, "w*w", w, w)             // depends on no input
+	y := probe(tp, "x*ww", x, ww)            // d/dx = w²
+	out := tp.SumAll(probe(tp, "y*w", y, w)) // d/dx = w³
+	g, err := tp.Grad(out, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range g[0].Data() {
+		wv := w.Value.Data()[i]
+		if want := wv * wv * wv; v != want {
+			t.Fatalf("dx[%d] = %v, want %v", i, v, want)
+		}
+	}
+	wantCalls := []call{{"y*w", []bool{true, false}}, {"x*ww", []bool{true, false}}}
+	if len(calls) != len(wantCalls) {
+		t.Fatalf("backward calls %v, want %v", calls, wantCalls)
+	}
+	for i, c := range calls {
+		if c.name != wantCalls[i].name || c.needs[0] != wantCalls[i].needs[0] || c.needs[1] != wantCalls[i].needs[1] {
+			t.Fatalf("backward calls %v, want %v", calls, wantCalls)
+		}
+	}
+	calls = nil
+	if err := tp.Backward(out); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 3 || w.Grad == nil {
+		t.Fatalf("Backward made calls %v and w.Grad %v; want all three ops and a weight gradient", calls, w.Grad)
+	}
+	// d/dw Σ x·w³ = 3·x·w²
+	for i, v := range w.Grad.Data() {
+		xv, wv := x.Value.Data()[i], w.Value.Data()[i]
+		if want := 3 * xv * wv * wv; math.Abs(float64(v-want)) > 1e-5 {
+			t.Fatalf("dw[%d] = %v, want %v", i, v, want)
+		}
+	}
+}
+
 func TestGradientAccumulates(t *testing.T) {
 	w := Param("w", tensor.FromSlice([]float32{1, 2, 3}, 3))
 	for i := 0; i < 2; i++ {

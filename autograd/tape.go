@@ -161,8 +161,13 @@ func (tp *Tape) Grad(out *Var, inputs ...*Var) ([]*tensor.Tensor, error) {
 }
 
 // GradWith is Grad with an explicit output gradient.
+//
+// Only the part of the tape between the inputs and out is differentiated:
+// gradients of parameters and of other leaves that do not lead to an input
+// are not computed (the input gradient of a predictor with trainable weights
+// costs no weight gradients).
 func (tp *Tape) GradWith(out *Var, gout *tensor.Tensor, inputs ...*Var) ([]*tensor.Tensor, error) {
-	grads, err := tp.propagate(out, gout)
+	grads, err := tp.propagateTo(out, gout, tp.dependents(inputs))
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +178,38 @@ func (tp *Tape) GradWith(out *Var, gout *tensor.Tensor, inputs ...*Var) ([]*tens
 	return res, nil
 }
 
+// dependents returns the set of the inputs and of every recorded Var
+// computed from one of them (the record is in topological order, so one pass
+// suffices).
+func (tp *Tape) dependents(inputs []*Var) map[*Var]bool {
+	dep := make(map[*Var]bool, len(inputs))
+	for _, in := range inputs {
+		if in != nil {
+			dep[in] = true
+		}
+	}
+	if tp == nil {
+		return dep
+	}
+	for _, v := range tp.record {
+		for _, in := range v.node.inputs {
+			if dep[in] {
+				dep[v] = true
+				break
+			}
+		}
+	}
+	return dep
+}
+
 func (tp *Tape) propagate(out *Var, gout *tensor.Tensor) (map[*Var]*tensor.Tensor, error) {
+	return tp.propagateTo(out, gout, nil)
+}
+
+// propagateTo runs the backward pass from out. With only non-nil, gradients
+// flow only into the Vars of that set (the dependents of the wanted inputs);
+// nil means every Var that requires a gradient.
+func (tp *Tape) propagateTo(out *Var, gout *tensor.Tensor, only map[*Var]bool) (map[*Var]*tensor.Tensor, error) {
 	if tp == nil {
 		return nil, fmt.Errorf("autograd: backward on a nil (no-grad) tape")
 	}
@@ -203,9 +239,12 @@ func (tp *Tape) propagate(out *Var, gout *tensor.Tensor) (map[*Var]*tensor.Tenso
 		if !ok {
 			continue
 		}
+		if only != nil && !only[v] {
+			continue
+		}
 		needs := make([]bool, len(v.node.inputs))
 		for j, in := range v.node.inputs {
-			needs[j] = in.requiresGrad
+			needs[j] = in.requiresGrad && (only == nil || only[in])
 		}
 		gin := v.node.backward(g, needs)
 		for j, in := range v.node.inputs {

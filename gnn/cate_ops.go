@@ -75,11 +75,7 @@ func actGradBiasSum(y, g []float32, rows, n int, act tensor.Act, wantBias bool) 
 			case tensor.ActNone:
 				copy(zr, gr)
 			case tensor.ActReLU:
-				for j, v := range yr {
-					if v > 0 {
-						zr[j] = gr[j]
-					}
-				}
+				tensor.ReLUGradSlice(zr, yr, gr)
 			case tensor.ActELU:
 				tensor.ELUGradFromOutput(zr, yr, gr)
 			}

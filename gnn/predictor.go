@@ -88,9 +88,22 @@ func (l *DiGCNLayer) Params() []*autograd.Var { return CollectParams(l.W1, l.W2)
 // fwd, bwd [N, N] (see NormalizedAdjacency).
 func (l *DiGCNLayer) Forward(c Ctx, h *autograd.Var, fwd, bwd *autograd.Var, dropout float32) *autograd.Var {
 	tp := c.Tape
-	a := tp.ReLU(l.W1.Forward(c, tp.MatMul(fwd, h)))
-	b := tp.ReLU(l.W2.Forward(c, tp.MatMul(bwd, h)))
+	a := linearAct(tp, tp.MatMul(fwd, h), l.W1, tensor.ActReLU)
+	b := linearAct(tp, tp.MatMul(bwd, h), l.W2, tensor.ActReLU)
 	return tp.Dropout(tp.Scale(tp.Add(a, b), 0.5), dropout, c.RNG, c.Train)
+}
+
+// ForwardNodeMajor is Forward on node-major activations: h [N, B, in] to
+// [N, B, out] (the same function of each graph b).
+func (l *DiGCNLayer) ForwardNodeMajor(c Ctx, h *autograd.Var, fwd, bwd *autograd.Var, dropout float32) *autograd.Var {
+	tp := c.Tape
+	sh := h.Shape()
+	n, b, in := sh[0], sh[1], sh[2]
+	flat := tp.Reshape(h, n, b*in)
+	agg := func(adj *autograd.Var) *autograd.Var { return tp.Reshape(tp.MatMul(adj, flat), n, b, in) }
+	a := linearAct(tp, agg(fwd), l.W1, tensor.ActReLU)
+	bb := linearAct(tp, agg(bwd), l.W2, tensor.ActReLU)
+	return tp.Dropout(tp.Scale(tp.Add(a, bb), 0.5), dropout, c.RNG, c.Train)
 }
 
 // NormalizedAdjacency returns Â = rownorm(mask + I) and rownorm(Âᵀ) for a
@@ -206,11 +219,14 @@ func (p *Predictor) Forward(c Ctx, x *autograd.Var, sigma []float32, fwd, bwd *t
 		panic(fmt.Sprintf("gnn: predictor got %d sigmas for batch %d", len(sigma), b))
 	}
 	fa, ba := autograd.Const(fwd), autograd.Const(bwd)
-	h := x
+	// The GCN stack runs node-major ([N, B, C]): the neighbourhood
+	// aggregation of the whole batch is then one [N, N]·[N, B·C] product
+	// instead of B small ones.
+	h := tp.Reshape(tp.Permute(x, 1, 0, 2), p.cfg.Nodes, b, p.cfg.Vocab)
 	for _, l := range p.GCN {
-		h = l.Forward(c, h, fa, ba, p.cfg.Dropout)
+		h = l.ForwardNodeMajor(c, h, fa, ba, p.cfg.Dropout)
 	}
-	g := tp.Mean(h, 1, false) // [B, GCNHidden]
+	g := tp.Mean(h, 0, false) // [B, GCNHidden]
 	if p.cfg.TimeEmbed {
 		te := autograd.Const(TimestepEmbedding(sigma, p.tembDim))
 		te = p.Temb2.Forward(c, tp.SiLU(p.Temb1.Forward(c, te)))

@@ -193,3 +193,33 @@ func TestLargeKernelsMatchSerial(t *testing.T) {
 	want := Softmax(x.Slice(0, 150, 151), 1)
 	opsExpect(t, "softmax row 150", p.Slice(0, 150, 151), []int{1, 257}, want.Data(), 0)
 }
+
+// TestReLUGradEdgeCases pins the masked (branch-free) ReLU and ReLU6
+// gradients to their definition, g where 0 < x (< 6), else 0, on signed
+// zeros, subnormals, the ReLU6 knee, infinities and NaNs in either operand.
+func TestReLUGradEdgeCases(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	xs := []float32{-1, float32(math.Copysign(0, -1)), 0, 1e-45, 3, 5.9999995, 6, 7, inf, -inf, nan, 2}
+	gs := []float32{5, 5, 5, 5, -2, 4, 4, 4, 1.5, 1.5, 1.5, nan}
+	tests := []struct {
+		name string
+		fn   func(x, g *Tensor) *Tensor
+		keep func(x float32) bool
+	}{
+		{"ReLUGrad", ReLUGrad, func(x float32) bool { return x > 0 }},
+		{"ReLU6Grad", ReLU6Grad, func(x float32) bool { return x > 0 && x < 6 }},
+	}
+	for _, tc := range tests {
+		got := tc.fn(FromSlice(xs, len(xs)), FromSlice(gs, len(gs))).Data()
+		for i, x := range xs {
+			want := float32(0)
+			if tc.keep(x) {
+				want = gs[i]
+			}
+			if math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Errorf("%s(x=%v, g=%v) = %v, want %v", tc.name, x, gs[i], got[i], want)
+			}
+		}
+	}
+}

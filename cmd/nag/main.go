@@ -64,7 +64,19 @@ func commands() []command {
 }
 
 func main() {
-	os.Exit(run(&env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}, os.Args[1:]))
+	stop, err := startProfile(os.Getenv(envCPUProfile))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "nag: $%s: %v\n", envCPUProfile, err)
+		os.Exit(1)
+	}
+	code := run(&env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}, os.Args[1:])
+	if err := stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "nag: $%s: %v\n", envCPUProfile, err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // run dispatches args and returns the process exit code.

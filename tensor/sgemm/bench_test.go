@@ -41,6 +41,10 @@ var benchShapes = []struct {
 	{"attn_2048x64_by_64x128", 2048, 128, 64, false, true},
 	{"bwd_dX_2048x1536_by_1536x768", 2048, 768, 1536, false, false},
 	{"bwd_dW_1536x2048_by_2048x768", 1536, 768, 2048, true, false},
+	// Predictor aggregation, node-major: adjacency [8, 8] times the batch's
+	// node features [8, 128·64], and its backward (Aᵀ·dH).
+	{"agg_8x8_by_8x8192", 8, 8192, 8, false, false},
+	{"agg_bwd_8x8T_by_8x8192", 8, 8192, 8, true, false},
 }
 
 // BenchmarkSgemm compares this package (1 and 2 workers, each kernel) with
