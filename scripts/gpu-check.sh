@@ -35,6 +35,13 @@ if [ "${1:-}" != --on-device ]; then
 	go test -c -tags cuda -o .gpu/gpu.test ./nag/gpu
 	echo "== go build -tags cuda -o .gpu/nag ./cmd/nag"
 	go build -tags cuda -o .gpu/nag ./cmd/nag
+	# The official meta-training labels (4.5 MB, not part of the project) for
+	# train-predictor --device cuda on the GPU machine, which has no data.
+	off="${NAG_DATA:-../shared/data}/diffusionnag-official"
+	if [ -f "$off/meta_train_tasks_predictor.pt" ]; then
+		mkdir -p .gpu/official
+		cp "$off"/*.pt .gpu/official/
+	fi
 	ls -la .gpu
 	cat <<'MSG'
 
@@ -103,6 +110,10 @@ if [ "${NAG_GPU_QUICK:-0}" != 1 ] && [ -x .gpu/nag ]; then
 	# transfer's generation on the device (no NB201 table there: a dummy evaluator).
 	.gpu/nag transfer -h 2>&1 | grep -q -- '-device' &&
 		run 60 .gpu/nag transfer --device cuda --n 10 --seed 1 --top-k 3 --evaluate cmd --evaluate-cmd 'echo 0'
+	if [ -f .gpu/official/meta_train_tasks_predictor.pt ]; then
+		run 90 .gpu/nag train-predictor --device cuda --source official --data .gpu/official --iters 1000 --warmup 100 --seed 42 --out "$T/pred.ckpt"
+		run 60 .gpu/nag train-predictor --source official --data .gpu/official --iters 100 --warmup 100 --seed 42 --out "$T/pred_cpu.ckpt"
+	fi
 	[ "${NAG_GPU_TRAIN:-1}" = 1 ] && run 150 .gpu/nag train-score --device cuda --config paper --split 0.5 --iters "${NAG_GPU_ITERS:-4000}" --lr 5e-4 --ckpt-every 0 --out "$T/paper.ckpt"
 	[ -f "$T/paper.ckpt" ] && [ "${NAG_GPU_TRAIN:-1}" = 1 ] && run 60 .gpu/nag sample --device cuda --ckpt "$T/paper.ckpt" --n 1000 --steps 1000 --seed 1 --out "$T/p.jsonl"
 fi

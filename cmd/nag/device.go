@@ -7,6 +7,7 @@ import (
 
 	"github.com/nagml/nag/gnn"
 	"github.com/nagml/nag/nag/diffusion"
+	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/sde"
 	"github.com/nagml/nag/tensor"
 )
@@ -22,6 +23,9 @@ type accel interface {
 	Scorer(net *gnn.CATE, mask *tensor.Tensor) deviceScorer
 	// Trainer returns the accelerator factory of diffusion.TrainOptions.
 	Trainer(seed uint64) func(*gnn.CATE, *optimizerT, *tensor.Tensor, int) (diffusion.Accelerator, error)
+	// PredictorTrainer returns the accelerator factory of
+	// predictor.TrainConfig (train-predictor --device).
+	PredictorTrainer() predictor.AccelFactory
 	// Bench times the device runners (nag bench --device cuda) and returns
 	// a JSON-ready result.
 	Bench(config string, batch, reps int, seed uint64, fullRun bool) (any, error)

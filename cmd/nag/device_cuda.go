@@ -10,6 +10,7 @@ import (
 	"github.com/nagml/nag/kernels"
 	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/gpu"
+	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/tensor"
 )
 
@@ -39,6 +40,31 @@ func (c *cudaAccel) Trainer(seed uint64) func(*gnn.CATE, *optimizerT, *tensor.Te
 		return gpu.NewTrainer(c.dev, net, o, mask, b, seed)
 	}
 }
+
+func (c *cudaAccel) PredictorTrainer() predictor.AccelFactory {
+	return func(net *gnn.Predictor, fwd, bwd *tensor.Tensor, b int, seed uint64) (predictor.Accelerator, error) {
+		t, err := gpu.NewPredictorTrainer(c.dev, net, fwd, bwd, b, seed)
+		if err != nil {
+			return nil, err
+		}
+		return predAccel{t}, nil
+	}
+}
+
+// predAccel adapts gpu.PredictorTrainer to predictor.Accelerator.
+type predAccel struct{ t *gpu.PredictorTrainer }
+
+func (a predAccel) Step(b predictor.AccelBatch, train bool, step int64) (*predictor.AccelResult, error) {
+	loss, dds, grads, err := a.t.Step(b.X, b.Sigma, b.DS, b.Y, train, step)
+	if err != nil {
+		return nil, err
+	}
+	return &predictor.AccelResult{Loss: loss, DDS: dds, Grads: grads}, nil
+}
+
+func (a predAccel) Sync() error { return a.t.Sync() }
+
+func (a predAccel) Close() { a.t.Close() }
 
 func (c *cudaAccel) Bench(config string, batch, reps int, seed uint64, fullRun bool) (any, error) {
 	return gpu.Bench(c.dev, config, batch, reps, seed, fullRun)

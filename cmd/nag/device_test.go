@@ -18,6 +18,7 @@ func TestDeviceFlagWithoutCUDA(t *testing.T) {
 		{"mbv3-sample", "--device", "cuda", "--n", "1", "--steps", "1"},
 		{"generate", "--device", "cuda", "--n", "1", "--steps", "1"},
 		{"transfer", "--device", "cuda", "--evaluate", "cmd", "--evaluate-cmd", "echo 1", "--n", "1", "--steps", "1"},
+		{"train-predictor", "--device", "cuda", "--iters", "1", "--out", t.TempDir() + "/p.ckpt"},
 	} {
 		code, _, stderr := runArgs(args...)
 		if code == 0 || !strings.Contains(stderr, "built without CUDA support") || !strings.Contains(stderr, "-tags cuda") {

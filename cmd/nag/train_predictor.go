@@ -35,6 +35,7 @@ func runTrainPredictor(e *env, args []string) error {
 	clean := fs.Bool("clean", false, "train on clean inputs (t = 1e-5) instead of noisy ones")
 	out := fs.String("out", "", "output checkpoint (required)")
 	report := fs.String("report", "", "also write the training report as JSON to this file")
+	device := addDeviceFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -47,10 +48,14 @@ func runTrainPredictor(e *env, args []string) error {
 	if *featDim < 1 {
 		return usageError("--feat-dim %d must be positive", *featDim)
 	}
-	var (
-		d   *predictor.Data
-		err error
-	)
+	dv, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	if dv != nil {
+		defer dv.Close()
+	}
+	var d *predictor.Data
 	switch *source {
 	case "official":
 		dir := *dataDir
@@ -82,6 +87,12 @@ func runTrainPredictor(e *env, args []string) error {
 	mcfg.Graph = *graph
 	tc := predictor.TrainConfig{Iters: *iters, Batch: *batch, LR: *lr, Warmup: *warmup, GradClip: *clip,
 		EMADecay: *ema, Seed: *seed, EvalEvery: *evalEvery, Clean: *clean}
+	if dv != nil {
+		// The network runs on the device, the dataset encoder and the
+		// optimiser on the host; the first batch is checked against the CPU.
+		tc.Accel, tc.Device = dv.PredictorTrainer(), dv.Name()
+		fmt.Fprintf(e.stdout, "device: %s\n", dv.Name())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	m, rep, err := predictor.Train(ctx, d, mcfg, tc, e.stdout)

@@ -28,6 +28,11 @@ type TrainConfig struct {
 	// Clean trains on clean inputs at t = 1e-5 (the reference's
 	// noised=False) instead of noisy ones.
 	Clean bool `json:"clean,omitempty"`
+	// Accel, if set, runs the network on a device (see Accelerator); its
+	// first batch is checked against the CPU before training starts.
+	Accel AccelFactory `json:"-"`
+	// Device names the device Accel runs on (recorded in checkpoints).
+	Device string `json:"device,omitempty"`
 }
 
 // DefaultTrainConfig returns the reference hyper-parameters with a shorter
@@ -117,12 +122,19 @@ func Train(ctx context.Context, d *Data, mcfg ModelConfig, tc TrainConfig, log i
 	if err != nil {
 		return nil, nil, fmt.Errorf("train predictor: %w", err)
 	}
+	bs := min(tc.Batch, len(d.Train))
+	var acc Accelerator
+	if tc.Accel != nil {
+		if acc, err = tc.Accel(m.Net, m.Fwd, m.Bwd, bs, tc.Seed); err != nil {
+			return nil, nil, fmt.Errorf("train predictor: %w", err)
+		}
+		defer acc.Close()
+	}
 	start := time.Now()
 	batchRNG, noiseRNG, dropRNG := rng.Split(), rng.Split(), rng.Split()
 	order := batchRNG.Perm(len(d.Train))
 	pos := 0
 	tp := autograd.NewTape()
-	bs := min(tc.Batch, len(d.Train))
 	batch := make([]Sample, bs)
 	var recent []float64
 	for step := 1; step <= tc.Iters; step++ {
@@ -146,17 +158,34 @@ func Train(ctx context.Context, d *Data, mcfg ModelConfig, tc TrainConfig, log i
 		if err != nil {
 			return nil, nil, err
 		}
-		pred := m.Forward(c, autograd.Const(x), sigma, ds)
-		loss := tp.MSE(pred, autograd.Const(y))
-		if err := tp.Backward(loss); err != nil {
-			return nil, nil, fmt.Errorf("train predictor step %d: %w", step, err)
+		var lv float64
+		if acc != nil {
+			if step == 1 {
+				if err := checkAccel(m, acc, x, sigma, ds, y); err != nil {
+					return nil, nil, fmt.Errorf("train predictor: the device step (%s) disagrees with the CPU, not training on it: %w", orDevice(tc.Device), err)
+				}
+			}
+			if lv, err = accelStep(m, acc, tp, x, sigma, ds, y, int64(step)); err != nil {
+				return nil, nil, fmt.Errorf("train predictor step %d: %w", step, err)
+			}
+		} else {
+			pred := m.Forward(c, autograd.Const(x), sigma, ds)
+			loss := tp.MSE(pred, autograd.Const(y))
+			if err := tp.Backward(loss); err != nil {
+				return nil, nil, fmt.Errorf("train predictor step %d: %w", step, err)
+			}
+			lv = float64(loss.Value.Item())
 		}
 		if _, err := opt.Step(); err != nil {
 			return nil, nil, fmt.Errorf("train predictor step %d: %w", step, err)
 		}
 		opt.ZeroGrad()
 		tp.Reset()
-		lv := float64(loss.Value.Item())
+		if acc != nil {
+			if err := acc.Sync(); err != nil {
+				return nil, nil, fmt.Errorf("train predictor step %d: %w", step, err)
+			}
+		}
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {
 			return nil, nil, fmt.Errorf("train predictor: loss is %g at step %d", lv, step)
 		}
