@@ -139,6 +139,8 @@ func (g genFlags) validate() error {
 		return usageError("--batch %d must be positive", *g.batch)
 	case *g.steps < 1:
 		return usageError("--steps %d must be positive", *g.steps)
+	case math.IsNaN(*g.scale) || math.IsInf(*g.scale, 0) || math.IsNaN(*g.scaleStep) || math.IsInf(*g.scaleStep, 0):
+		return usageError("--scale %g and --scale-step %g must be finite", *g.scale, *g.scaleStep)
 	case *g.scale == 0 && !*g.noGuide:
 		return usageError("--scale 0: use --no-guidance to sample without guidance")
 	case *g.images != "" && *g.dataset != "":

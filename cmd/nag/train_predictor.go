@@ -48,6 +48,9 @@ func runTrainPredictor(e *env, args []string) error {
 	if *featDim < 1 {
 		return usageError("--feat-dim %d must be positive", *featDim)
 	}
+	if *iters < 1 || *batch < 1 {
+		return usageError("--iters %d and --batch %d must be positive", *iters, *batch)
+	}
 	dv, err := openDevice(*device)
 	if err != nil {
 		return err
