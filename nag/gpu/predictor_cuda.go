@@ -31,8 +31,7 @@ type Predictor struct {
 	ldHead         int
 
 	x, temb   *dt
-	hs        []*dt // layer inputs (hs[0] = x) and output
-	wk        []*kernels.DiGCNWork
+	gcnStack      // hs: layer inputs (hs[0] = x) and output; dh; wk
 	g, te1    *dt // [B, C], [B, 4C] (pre-activation)
 	te1a, te2 *dt
 	a, z1, u  *dt // [B, LH], [B, HS], [B, HS]
@@ -40,9 +39,8 @@ type Predictor struct {
 	ones      *dt
 	// Backward.
 	du, dz1, da, dg *dt
-	topGrad         *dt // [B, N, C]: gradient at the last GCN output
-	dh              []*dt
-	mem             arena // every buffer above except wk
+	topGrad         *dt   // [B, N, C]: gradient at the last GCN output
+	mem             arena // every buffer above except the work buffers
 	tc              tembCache
 
 	useGraph bool
@@ -117,21 +115,8 @@ func NewPredictor(dev *kernels.Device, p *gnn.Predictor, ds, fwd, bwd *tensor.Te
 	pr.head2w, pr.head2b = up(p.Head2.Weight.Value), up(p.Head2.Bias.Value)
 	c := cfg.GCNHidden
 	n := cfg.Nodes
-	pr.x = mk(b, n, cfg.Vocab)
-	pr.hs = []*dt{pr.x}
-	in := cfg.Vocab
-	for range p.GCN {
-		pr.hs = append(pr.hs, mk(b, n, c))
-		if pr.mem.err == nil {
-			wk, err := dev.NewDiGCNWork(b, n, in, c)
-			pr.mem.err = err
-			if err == nil {
-				pr.wk = append(pr.wk, wk)
-			}
-		}
-		pr.dh = append(pr.dh, mk(b, n, in))
-		in = c
-	}
+	pr.gcnStack = newGCNStack(&pr.mem, b, n, cfg.Vocab, c, len(p.GCN))
+	pr.x = pr.hs[0]
 	pr.temb = mk(b, c)
 	pr.g = mk(b, c)
 	pr.te1, pr.te1a, pr.te2 = mk(b, 4*c), mk(b, 4*c), mk(b, c)
@@ -149,10 +134,7 @@ func NewPredictor(dev *kernels.Device, p *gnn.Predictor, ds, fwd, bwd *tensor.Te
 // Free releases the device buffers.
 func (p *Predictor) Free() {
 	p.mem.free()
-	for _, w := range p.wk {
-		w.Free()
-	}
-	p.wk = nil
+	p.gcnStack.free()
 	p.graph.Destroy()
 	p.graph = nil
 }

@@ -39,9 +39,8 @@ type PredictorTrainer struct {
 
 	fwd, bwd         *dt
 	x, temb          *dt
-	ds, y            *dt   // [B, NZ], [B]
-	hs               []*dt // layer inputs (hs[0] = x) and outputs (after dropout)
-	wk               []*kernels.DiGCNWork
+	ds, y            *dt // [B, NZ], [B]
+	gcnStack             // hs: layer inputs (hs[0] = x) and outputs after dropout; dh; wk
 	g                *dt // [B, C] pooled graph vector (+ time embedding)
 	te1, te1a, te2   *dt
 	a, z1, u, pred   *dt
@@ -50,7 +49,6 @@ type PredictorTrainer struct {
 	dy, du, dz1, dds, da, dg *dt
 	dte1a, dte1              *dt
 	topGrad                  *dt
-	dh                       []*dt
 	tmpHS, tmpC, tmp4C, tmp1 *dt
 	ones                     *dt
 	mem                      arena
@@ -97,21 +95,8 @@ func NewPredictorTrainer(dev *kernels.Device, net *gnn.Predictor, fwd, bwd *tens
 	t.fwd = up(fwd.Contiguous().Reshape(n, n))
 	t.bwd = up(bwd.Contiguous().Reshape(n, n))
 	lh, hsz, nz := cfg.LinearHidden, cfg.HS, cfg.NZ
-	t.x = mk(b, n, cfg.Vocab)
-	t.hs = []*dt{t.x}
-	in := cfg.Vocab
-	for range net.GCN {
-		t.hs = append(t.hs, mk(b, n, c))
-		if t.mem.err == nil {
-			wk, err := dev.NewDiGCNWork(b, n, in, c)
-			t.mem.err = err
-			if err == nil {
-				t.wk = append(t.wk, wk)
-			}
-		}
-		t.dh = append(t.dh, mk(b, n, in))
-		in = c
-	}
+	t.gcnStack = newGCNStack(&t.mem, b, n, cfg.Vocab, c, len(net.GCN))
+	t.x = t.hs[0]
 	t.temb, t.g = mk(b, c), mk(b, c)
 	t.te1, t.te1a, t.te2 = mk(b, 4*c), mk(b, 4*c), mk(b, c)
 	t.ds, t.y = mk(b, nz), mk(b)
@@ -134,10 +119,7 @@ func NewPredictorTrainer(dev *kernels.Device, net *gnn.Predictor, fwd, bwd *tens
 // Close releases the device buffers.
 func (t *PredictorTrainer) Close() {
 	t.mem.free()
-	for _, w := range t.wk {
-		w.Free()
-	}
-	t.wk = nil
+	t.gcnStack.free()
 	if t.ps != nil {
 		t.ps.Free()
 		t.ps = nil

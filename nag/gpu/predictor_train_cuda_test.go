@@ -16,19 +16,10 @@ import (
 // weights, batch, per-graph dataset vectors and targets: the loss, ∂loss/∂ds
 // and every parameter gradient the device computes.
 func TestPredictorTrainStepMatchesCPU(t *testing.T) {
-	rng := tensor.NewRNG(6)
-	p, _, fwd, bwd := paperPredictor(t, rng)
 	const b = 64
-	tr, err := NewPredictorTrainer(dev, p, fwd, bwd, b, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	nz := p.Config().NZ
-	x, sig := randX(rng, b, 8, 7), sigmas(rng, b)
-	ds := tensor.RandN(rng, b, nz)
-	y := tensor.Zeros(b)
-	rng.FillNormal(y.Data(), 0, 0.02)
+	tb := newTrainerBatch(t, 6, b)
+	defer tb.tr.Close()
+	p, tr, fwd, bwd, x, sig, ds, y := tb.p, tb.tr, tb.fwd, tb.bwd, tb.x, tb.sig, tb.ds, tb.y
 	for _, train := range []bool{false, true} {
 		loss, dds, grads, err := tr.Step(x.Data(), sig, ds.Data(), y.Data(), train, 1)
 		if err != nil {
@@ -96,17 +87,9 @@ func nearScaled(t testing.TB, what string, got, want []float32, tol float64) {
 // predictor at batch 256 (uploads, forward, backward, gradient download) and
 // the weight upload that follows the host's optimiser step.
 func BenchmarkPredictorTrainStep(b *testing.B) {
-	rng := tensor.NewRNG(7)
-	p, _, fwd, bwd := paperPredictor(b, rng)
-	const n = 256
-	tr, err := NewPredictorTrainer(dev, p, fwd, bwd, n, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tr.Close()
-	x, sig := randX(rng, n, 8, 7), sigmas(rng, n)
-	ds := tensor.RandN(rng, n, p.Config().NZ)
-	y := tensor.Zeros(n)
+	tb := newTrainerBatch(b, 7, 256)
+	defer tb.tr.Close()
+	tr, x, sig, ds, y := tb.tr, tb.x, tb.sig, tb.ds, tb.y
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, _, _, err := tr.Step(x.Data(), sig, ds.Data(), y.Data(), true, int64(i)); err != nil {
@@ -116,4 +99,26 @@ func BenchmarkPredictorTrainStep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// trainerBatch is the paper predictor on the device with a random batch.
+type trainerBatch struct {
+	p        *gnn.Predictor
+	tr       *PredictorTrainer
+	fwd, bwd *tensor.Tensor
+	x, ds, y *tensor.Tensor
+	sig      []float32
+}
+
+func newTrainerBatch(t testing.TB, seed uint64, b int) trainerBatch {
+	rng := tensor.NewRNG(seed)
+	p, _, fwd, bwd := paperPredictor(t, rng)
+	tr, err := NewPredictorTrainer(dev, p, fwd, bwd, b, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := trainerBatch{p: p, tr: tr, fwd: fwd, bwd: bwd, x: randX(rng, b, 8, 7), sig: sigmas(rng, b),
+		ds: tensor.RandN(rng, b, p.Config().NZ), y: tensor.Zeros(b)}
+	rng.FillNormal(tb.y.Data(), 0, 0.02)
+	return tb
 }
