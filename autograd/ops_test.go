@@ -387,3 +387,26 @@ func TestCheckGradCatchesWrongBackward(t *testing.T) {
 		t.Fatal("CheckGrad accepted a wrong gradient")
 	}
 }
+
+// TestGradOfIntermediate: Grad with respect to a computed Var stops there:
+// the ops that produced it are not differentiated.
+func TestGradOfIntermediate(t *testing.T) {
+	x := NewVar(tensor.FromSlice([]float32{1, 2}, 2), true)
+	tp := NewTape()
+	var called bool
+	h := tp.Record(tensor.Scale(x.Value, 3), func(g *tensor.Tensor, needs []bool) []*tensor.Tensor {
+		called = true
+		return []*tensor.Tensor{tensor.Scale(g, 3)}
+	}, x)
+	out := tp.SumAll(tp.Square(h)) // d/dh = 2h = [6, 12]
+	g, err := tp.Grad(out, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := g[0].Data(); d[0] != 6 || d[1] != 12 {
+		t.Fatalf("d out/d h = %v, want [6 12]", d)
+	}
+	if called {
+		t.Fatal("Grad(out, h) ran the backward of the op that computed h")
+	}
+}

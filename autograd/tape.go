@@ -243,8 +243,13 @@ func (tp *Tape) propagateTo(out *Var, gout *tensor.Tensor, only map[*Var]bool) (
 			continue
 		}
 		needs := make([]bool, len(v.node.inputs))
+		anyNeed := false
 		for j, in := range v.node.inputs {
 			needs[j] = in.requiresGrad && (only == nil || only[in])
+			anyNeed = anyNeed || needs[j]
+		}
+		if !anyNeed {
+			continue // e.g. an input of GradWith that is itself computed
 		}
 		gin := v.node.backward(g, needs)
 		for j, in := range v.node.inputs {
