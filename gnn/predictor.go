@@ -96,14 +96,8 @@ func (l *DiGCNLayer) Forward(c Ctx, h *autograd.Var, fwd, bwd *autograd.Var, dro
 // ForwardNodeMajor is Forward on node-major activations: h [N, B, in] to
 // [N, B, out] (the same function of each graph b).
 func (l *DiGCNLayer) ForwardNodeMajor(c Ctx, h *autograd.Var, fwd, bwd *autograd.Var, dropout float32) *autograd.Var {
-	tp := c.Tape
-	sh := h.Shape()
-	n, b, in := sh[0], sh[1], sh[2]
-	flat := tp.Reshape(h, n, b*in)
-	agg := func(adj *autograd.Var) *autograd.Var { return tp.Reshape(tp.MatMul(adj, flat), n, b, in) }
-	a := linearAct(tp, agg(fwd), l.W1, tensor.ActReLU)
-	bb := linearAct(tp, agg(bwd), l.W2, tensor.ActReLU)
-	return tp.Dropout(tp.Scale(tp.Add(a, bb), 0.5), dropout, c.RNG, c.Train)
+	y := digcnNodeMajor(c.Tape, h, l.W1.Weight, l.W2.Weight, fwd.Value, bwd.Value)
+	return c.Tape.Dropout(y, dropout, c.RNG, c.Train)
 }
 
 // NormalizedAdjacency returns Â = rownorm(mask + I) and rownorm(Âᵀ) for a

@@ -45,6 +45,11 @@ var benchShapes = []struct {
 	// node features [8, 128·64], and its backward (Aᵀ·dH).
 	{"agg_8x8_by_8x8192", 8, 8192, 8, false, false},
 	{"agg_bwd_8x8T_by_8x8192", 8, 8192, 8, true, false},
+	// Meta-predictor (GCN hidden 144, batch 256 x 8 nodes): a DiGCN linear
+	// layer, its input gradient, and the aggregation at that width.
+	{"pred_2048x144_by_144x144", 2048, 144, 144, false, true},
+	{"pred_dX_2048x144_by_144x144", 2048, 144, 144, false, false},
+	{"agg_8x8_by_8x36864", 8, 36864, 8, false, false},
 }
 
 // BenchmarkSgemm compares this package (1 and 2 workers, each kernel) with
