@@ -178,12 +178,21 @@ func TimestepEmbedding(t []float32, d int) *tensor.Tensor {
 	if den < 1 {
 		den = 1
 	}
+	freq := make([]float64, half)
+	for k := range freq {
+		freq[k] = math.Exp(-float64(k) * math.Log(10000) / den)
+	}
 	for b, tv := range t {
-		for k := 0; k < half; k++ {
-			f := math.Exp(-float64(k) * math.Log(10000) / den)
+		row := o[b*d : (b+1)*d]
+		if b > 0 && tv == t[b-1] {
+			// Samplers give the whole batch one time: copy the row.
+			copy(row, o[(b-1)*d:b*d])
+			continue
+		}
+		for k, f := range freq {
 			a := float64(tv) * f
-			o[b*d+k] = float32(math.Sin(a))
-			o[b*d+half+k] = float32(math.Cos(a))
+			row[k] = float32(math.Sin(a))
+			row[half+k] = float32(math.Cos(a))
 		}
 	}
 	return out

@@ -133,6 +133,17 @@ func TestPositionalEncodings(t *testing.T) {
 			t.Errorf("time embedding [%d,%d] = %g, want %g", c.b, c.i, got, c.want)
 		}
 	}
+	// Repeated times (a sampler's batch) give the rows of single calls.
+	ts := []float32{0.5, 0.5, 5, 5, 0.5}
+	rep := TimestepEmbedding(ts, 64)
+	for b, tv := range ts {
+		one := TimestepEmbedding([]float32{tv}, 64).Data()
+		for i, v := range one {
+			if got := rep.At(b, i); got != v {
+				t.Fatalf("time embedding row %d (t=%g) [%d] = %g, alone %g", b, tv, i, got, v)
+			}
+		}
+	}
 }
 
 func randomInput(rng *tensor.RNG, b int, cfg CATEConfig) (*tensor.Tensor, []float32) {
