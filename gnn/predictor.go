@@ -222,7 +222,12 @@ func (p *Predictor) Forward(c Ctx, x *autograd.Var, sigma []float32, fwd, bwd *t
 	}
 	g := tp.Mean(h, 0, false) // [B, GCNHidden]
 	if p.cfg.TimeEmbed {
-		te := autograd.Const(TimestepEmbedding(sigma, p.tembDim))
+		// A sampler's batch shares one time: embed it once and broadcast.
+		ts := sigma
+		if uniform(sigma) {
+			ts = sigma[:1]
+		}
+		te := autograd.Const(TimestepEmbedding(ts, p.tembDim))
 		te = p.Temb2.Forward(c, tp.SiLU(p.Temb1.Forward(c, te)))
 		g = tp.Add(g, te)
 	}
@@ -231,4 +236,17 @@ func (p *Predictor) Forward(c Ctx, x *autograd.Var, sigma []float32, fwd, bwd *t
 	z := tp.Concat(1, d, a)
 	out := p.Head2.Forward(c, tp.Tanh(p.Head1.Forward(c, z)))
 	return tp.Reshape(out, b)
+}
+
+// uniform reports whether all values are equal (false for an empty slice).
+func uniform(v []float32) bool {
+	if len(v) == 0 {
+		return false
+	}
+	for _, x := range v[1:] {
+		if x != v[0] {
+			return false
+		}
+	}
+	return true
 }

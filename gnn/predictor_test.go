@@ -80,10 +80,16 @@ func TestPredictorInputGradientMatchesFiniteDifferences(t *testing.T) {
 }
 
 func TestPredictorParamGradients(t *testing.T) {
+	// Distinct times, and one time for the whole batch (the broadcast path).
+	for _, sigma := range [][]float32{{0.1, 1, 4}, {0.7, 0.7, 0.7}} {
+		predictorParamGradients(t, sigma)
+	}
+}
+
+func predictorParamGradients(t *testing.T, sigma []float32) {
 	p, fwd, bwd := tinyPredictor(t)
 	rng := tensor.NewRNG(4)
 	x := tensor.RandN(rng, 3, 4, 3)
-	sigma := []float32{0.1, 1, 4}
 	loss := func(tp *autograd.Tape) *autograd.Var {
 		y := p.Forward(Ctx{Tape: tp}, autograd.Const(x), sigma, fwd, bwd, p.Unknown)
 		return tp.SumAll(tp.Square(y))
@@ -165,6 +171,22 @@ func TestDiGCNNodeMajorMatchesBatchMajor(t *testing.T) {
 	for i := range want {
 		if math.Abs(float64(got[i]-want[i])) > 1e-5 {
 			t.Fatalf("element %d: node-major %g, batch-major %g", i, got[i], want[i])
+		}
+	}
+}
+
+// TestPredictorUniformTimeMatchesPerRow: a batch sharing one time (embedded
+// once and broadcast) predicts what the same graphs do in a batch with
+// distinct times.
+func TestPredictorUniformTimeMatchesPerRow(t *testing.T) {
+	p, fwd, bwd := tinyPredictor(t)
+	rng := tensor.NewRNG(6)
+	x := tensor.RandN(rng, 3, 4, 3)
+	same := p.Forward(Ctx{}, autograd.Const(x.Slice(0, 0, 2).Contiguous()), []float32{0.7, 0.7}, fwd, bwd, p.Unknown).Value.Data()
+	mixed := p.Forward(Ctx{}, autograd.Const(x), []float32{0.7, 0.7, 3}, fwd, bwd, p.Unknown).Value.Data()
+	for i := range same {
+		if math.Abs(float64(same[i]-mixed[i])) > 1e-6 {
+			t.Fatalf("graph %d: %g with a shared time, %g in a mixed batch", i, same[i], mixed[i])
 		}
 	}
 }
