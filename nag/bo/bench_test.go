@@ -8,22 +8,28 @@ import (
 	"github.com/nagml/nag/tensor"
 )
 
-// benchEnsemble is the default GNN ensemble fitted on 30 random cells.
-func benchEnsemble(b *testing.B) (*GNNEnsemble[nb201.Arch], *tensor.RNG) {
-	rng := tensor.NewRNG(1)
-	ens, err := NewGNNEnsemble[nb201.Arch](NB201Space{}, DefaultGNNConfig(), nil, nil, rng)
+// fittedEnsemble builds a GNN ensemble with cfg and fits it to synthValue
+// on n random cells drawn from rng.
+func fittedEnsemble(tb testing.TB, cfg GNNConfig, n int, rng *tensor.RNG) *GNNEnsemble[nb201.Arch] {
+	ens, err := NewGNNEnsemble[nb201.Arch](NB201Space{}, cfg, nil, nil, rng)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	archs := nb201.RandomN(rng, 30)
+	archs := nb201.RandomN(rng, n)
 	ys := make([]float64, len(archs))
 	for i, a := range archs {
 		ys[i] = synthValue(a)
 	}
 	if err := ens.Fit(context.Background(), archs, ys, rng); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	return ens, rng
+	return ens
+}
+
+// benchEnsemble is the default GNN ensemble fitted on 30 random cells.
+func benchEnsemble(b *testing.B) (*GNNEnsemble[nb201.Arch], *tensor.RNG) {
+	rng := tensor.NewRNG(1)
+	return fittedEnsemble(b, DefaultGNNConfig(), 30, rng), rng
 }
 
 // BenchmarkAcqGrad: the guidance gradient of DiffusionGen's default pool

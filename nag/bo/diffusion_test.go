@@ -18,18 +18,7 @@ import (
 // the ensemble's mean and spread.
 func TestAcqGradMatchesFiniteDifferences(t *testing.T) {
 	rng := tensor.NewRNG(3)
-	ens, err := NewGNNEnsemble[nb201.Arch](NB201Space{}, GNNConfig{Members: 3, Hidden: 8, Layers: 2, Linear: 8, FirstSteps: 30, Steps: 5, LR: 1e-2}, nil, nil, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	archs := nb201.RandomN(rng, 12)
-	ys := make([]float64, len(archs))
-	for i, a := range archs {
-		ys[i] = synthValue(a)
-	}
-	if err := ens.Fit(context.Background(), archs, ys, rng); err != nil {
-		t.Fatal(err)
-	}
+	ens := fittedEnsemble(t, GNNConfig{Members: 3, Hidden: 8, Layers: 2, Linear: 8, FirstSteps: 30, Steps: 5, LR: 1e-2}, 12, rng)
 	const b = 2
 	x := tensor.Zeros(b, nb201.NumNodes, nb201.NumTypes)
 	rng.FillNormal(x.Data(), 0, 1)
