@@ -23,16 +23,29 @@ func digcnReference(tp *autograd.Tape, h, w1, w2 *autograd.Var, fwd, bwd *tensor
 }
 
 func digcnCase(t *testing.T, seed uint64) (h, w1, w2 *tensor.Tensor, fwd, bwd *tensor.Tensor) {
+	return digcnCaseSized(seed, 3, 5, 6)
+}
+
+// digcnCaseSized is a 4-node DAG with batch b, widths in and out.
+func digcnCaseSized(seed uint64, b, in, out int) (h, w1, w2 *tensor.Tensor, fwd, bwd *tensor.Tensor) {
 	rng := tensor.NewRNG(seed)
 	mask := tensor.FromSlice([]float32{0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0}, 4, 4)
 	fwd, bwd = NormalizedAdjacency(mask)
-	return tensor.RandN(rng, 4, 3, 5), tensor.RandN(rng, 6, 5), tensor.RandN(rng, 6, 5), fwd, bwd
+	return tensor.RandN(rng, 4, b, in), tensor.RandN(rng, out, in), tensor.RandN(rng, out, in), fwd, bwd
 }
 
 // TestDiGCNFusedMatchesReference: the fused layer's value and all three
 // gradients equal those of the composition of separate ops.
 func TestDiGCNFusedMatchesReference(t *testing.T) {
-	h, w1, w2, fwd, bwd := digcnCase(t, 8)
+	// A small case, and one whose element-wise passes split over the CPUs
+	// (4·160·64 outputs per branch).
+	for _, sz := range [][3]int{{3, 5, 6}, {160, 24, 64}} {
+		h, w1, w2, fwd, bwd := digcnCaseSized(8, sz[0], sz[1], sz[2])
+		digcnMatchesReference(t, h, w1, w2, fwd, bwd)
+	}
+}
+
+func digcnMatchesReference(t *testing.T, h, w1, w2, fwd, bwd *tensor.Tensor) {
 	run := func(f func(tp *autograd.Tape, h, w1, w2 *autograd.Var, fwd, bwd *tensor.Tensor) *autograd.Var) (*tensor.Tensor, []*tensor.Tensor) {
 		tp := autograd.NewTape()
 		hv, a, b := autograd.NewVar(h, true), autograd.NewVar(w1, true), autograd.NewVar(w2, true)
