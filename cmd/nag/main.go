@@ -59,6 +59,7 @@ func commands() []command {
 		{"hw-eval", "hardware-aware guidance vs accuracy-only guidance and random sampling under latency budgets (NB201)", runHWEval},
 		{"mbv3-train-score", "train the score network on the OFA MobileNetV3 space", runMBV3TrainScore},
 		{"mbv3-sample", "sample OFA MobileNetV3 networks: validity, uniqueness, choice distribution vs training", runMBV3Sample},
+		{"mbv3-ofa", "convert OFA MobileNetV3 architecture strings to OFA's set_active_subnet lists (ks, e, d) as JSON lines", runMBV3OFA},
 		{"mbv3-hw-eval", "hardware-aware guidance on OFA MobileNetV3 (FLOPs, params, GPU latency; surrogate accuracy)", runMBV3HWEval},
 	}
 }
@@ -155,15 +156,19 @@ func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 
 // parseFlags parses args, turning flag errors into usage errors. It returns
 // flag.ErrHelp (exit 0) for -h.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+func parseFlags(fs *flag.FlagSet, args []string) error { return parseFlagsArgs(fs, args, 0) }
+
+// parseFlagsArgs is parseFlags for a command that takes up to maxArgs
+// positional arguments after its flags (fs.Args).
+func parseFlagsArgs(fs *flag.FlagSet, args []string, maxArgs int) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return usageError("%v", err)
 	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected argument %q", fs.Arg(0))
+	if fs.NArg() > maxArgs {
+		return usageError("unexpected argument %q", fs.Arg(maxArgs))
 	}
 	return nil
 }
