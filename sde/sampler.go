@@ -144,6 +144,14 @@ type Options struct {
 	Eps float64
 	// Solver selects the probability-flow ODE integrator (default Euler).
 	Solver ODESolver
+	// Init, if set, starts SamplePC from given points instead of the
+	// prior (SDEdit, Meng et al. 2022): x(Start) = mean(Start)·Init +
+	// std(Start)·z, and only the timesteps of the grid at or below Start
+	// run, so the samples stay near Init the more the smaller Start is.
+	// Init has the sample shape, in the SDE's data space.
+	Init *tensor.Tensor
+	// Start is the start time with Init, in (Eps, 1]; 0 means 1.
+	Start float64
 	// RNG supplies all randomness; if nil, a generator seeded with Seed is
 	// used.
 	RNG  *tensor.RNG
@@ -195,7 +203,31 @@ func (o *Options) fill() error {
 	if o.RNG == nil {
 		o.RNG = tensor.NewRNG(o.Seed)
 	}
+	if o.Start == 0 {
+		o.Start = 1
+	}
+	if !(o.Start > o.Eps && o.Start <= 1) {
+		return fmt.Errorf("sde: start time must lie in (eps, 1], got %g", o.Start)
+	}
+	if o.Start != 1 && o.Init == nil {
+		return fmt.Errorf("sde: a start time below 1 needs initial points (Init)")
+	}
 	return nil
+}
+
+// startGrid returns the times of grid at or below start (all of them for
+// start 1): a run from Start takes the reference grid's last steps, with
+// the same spacing.
+func startGrid(grid []float64, start float64) []float64 {
+	if start >= 1 {
+		return grid
+	}
+	for i, t := range grid {
+		if t <= start*(1+1e-12) {
+			return grid[i:]
+		}
+	}
+	return grid[len(grid)-1:]
 }
 
 // TimeGrid returns linspace(1, eps, n), the PC sampler's timesteps.
@@ -243,8 +275,25 @@ func newSampler(s SDE, score ScoreFn, shape []int, opt *Options) (*sampler, erro
 	}
 	sp := &sampler{sde: ds, score: score, shape: append([]int(nil), shape...), b: shape[0],
 		noise: make([]float32, n), cond: make([]float32, shape[0]), rng: opt.RNG}
-	// Prior sample x ~ N(0, PriorStd²·I): the first draws of the run.
-	sp.x = PriorSample(ds, opt.RNG, shape...)
+	if opt.Init != nil {
+		if !tensor.EqualInts(opt.Init.Shape(), shape) {
+			return nil, fmt.Errorf("sde: initial points %v for sample shape %v", opt.Init.Shape(), shape)
+		}
+		if err := checkFinite(opt.Init.Contiguous().Data()); err != nil {
+			return nil, fmt.Errorf("sde: initial points: %w", err)
+		}
+		// x(Start) = mean·Init + std·z: the first draws of the run.
+		z := tensor.Zeros(shape...)
+		opt.RNG.FillNormal(z.Data(), 0, 1)
+		ts := make([]float64, shape[0])
+		for i := range ts {
+			ts[i] = opt.Start
+		}
+		sp.x, _, _ = Perturb(ds, opt.Init, ts, z)
+	} else {
+		// Prior sample x ~ N(0, PriorStd²·I): the first draws of the run.
+		sp.x = PriorSample(ds, opt.RNG, shape...)
+	}
 	sp.xd = sp.x.Data()
 	return sp, nil
 }
@@ -320,16 +369,19 @@ func langevinStep(x, xmean, grad, noise []float32, b int, snr, alpha float64) (f
 // corrector and the predictor. ctx is checked before every timestep.
 // Random draws come from opt.RNG in this order: the prior sample, then per
 // timestep one noise tensor per corrector step and one for the predictor.
+// With Init the run starts from the perturbed Init at Start instead (see
+// Options.Init) and runs the grid's timesteps t <= Start.
 func SamplePC(ctx context.Context, s SDE, score ScoreFn, shape []int, opt Options) (*tensor.Tensor, error) {
 	sp, err := newSampler(s, score, shape, &opt)
 	if err != nil {
 		return nil, err
 	}
 	n := opt.Steps
-	ts := TimeGrid(n, opt.Eps)
+	ts := startGrid(TimeGrid(n, opt.Eps), opt.Start)
 	xmean := tensor.Zeros(shape...)
 	md := xmean.Data()
 	dt := 1 / float64(n) // |dt| of Euler–Maruyama, the fixed 1/N of the reference
+	n = len(ts)
 	for i, t := range ts {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("sde: sampling stopped at step %d/%d: %w", i, n, err)
@@ -395,15 +447,16 @@ func SamplePC(ctx context.Context, s SDE, score ScoreFn, shape []int, opt Option
 // from t = 1 to t = eps with Steps uniform steps (grid linspace(1, eps,
 // Steps+1)), starting from a prior sample, and returns the final x (no
 // denoising step). Options.Solver picks Euler (Steps score evaluations) or
-// Heun (2·Steps). Only Steps, Eps, Solver, RNG/Seed and Progress are used;
-// the only randomness is the prior sample.
+// Heun (2·Steps). Only Steps, Eps, Solver, Init/Start, RNG/Seed and
+// Progress are used; the only randomness is the prior sample (or the
+// perturbation of Init).
 func SampleODE(ctx context.Context, s SDE, score ScoreFn, shape []int, opt Options) (*tensor.Tensor, error) {
 	sp, err := newSampler(s, score, shape, &opt)
 	if err != nil {
 		return nil, err
 	}
-	n := opt.Steps
-	ts := TimeGrid(n+1, opt.Eps)
+	ts := startGrid(TimeGrid(opt.Steps+1, opt.Eps), opt.Start)
+	n := len(ts) - 1
 	var x0, k1 []float32
 	if opt.Solver == Heun {
 		x0 = make([]float32, len(sp.xd))

@@ -57,8 +57,17 @@ func pcMoments(sd SDE, p Predictor, steps int, mu, s float64) (mean, variance fl
 	if err != nil {
 		panic(err)
 	}
-	variance = ds.PriorStd() * ds.PriorStd()
-	ts := TimeGrid(steps, SampleEps)
+	return pcMomentsFrom(sd, p, steps, mu, s, 0, ds.PriorStd()*ds.PriorStd(), 1)
+}
+
+// pcMomentsFrom is pcMoments for a run that starts at time start with
+// samples of the given mean and variance (the SDEdit start of Options.Init).
+func pcMomentsFrom(sd SDE, p Predictor, steps int, mu, s, mean, variance, start float64) (float64, float64) {
+	ds, err := sd.WithN(steps)
+	if err != nil {
+		panic(err)
+	}
+	ts := startGrid(TimeGrid(steps, SampleEps), start)
 	for k, t := range ts {
 		m, v := gaussMarginal(ds, mu, s, t)
 		c, d, n := predictorCoeffs(ds, p, t, steps)
@@ -514,6 +523,77 @@ func TestPCSchemeConverges(t *testing.T) {
 					t.Errorf("%v %v: variance error %.3g at 2000 steps not below %.3g at 500", sd, p, ev, prev)
 				}
 				prev = ev
+			}
+		}
+	}
+}
+
+// TestPCFromInit: a run started from fixed points x0 at time Start (SDEdit)
+// with the exact score of Gaussian data has the moments of the discrete
+// scheme started from N(a(Start)·x0, std(Start)²) on the grid's steps below
+// Start, within 4 standard errors; it ends near x0's posterior, between x0
+// and the data mean, and the closer to x0 the earlier it starts.
+func TestPCFromInit(t *testing.T) {
+	const mu, s, x0, B, D, steps = 0.5, 0.6, 1.5, 5000, 4, 500
+	n := float64(B * D)
+	init := tensor.Full(x0, B, D)
+	var prevM float64
+	for i, c := range []struct {
+		name  string
+		sde   SDE
+		pred  Predictor
+		start float64
+	}{
+		{"VE EM t0=0.4", DefaultVE(), EulerMaruyama, 0.4},
+		{"VE RD t0=0.4", DefaultVE(), ReverseDiffusion, 0.4},
+		{"VP EM t0=0.4", DefaultVP(), EulerMaruyama, 0.4},
+		{"VE EM t0=0.2", DefaultVE(), EulerMaruyama, 0.2},
+	} {
+		opt := Options{Steps: steps, Seed: 3, Predictor: c.pred, Corrector: NoCorrector, Init: init, Start: c.start}
+		x, err := SamplePC(context.Background(), c.sde, gaussScore(c.sde, mu, s), []int{B, D}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotM, gotV := moments(x.Data())
+		ds, _ := c.sde.WithN(steps)
+		a, std := ds.Marginal(c.start)
+		wm, wv := pcMomentsFrom(c.sde, c.pred, steps, mu, s, a*x0, std*std, c.start)
+		tm, tv := 4*math.Sqrt(wv/n), 4*wv*math.Sqrt(2/n)
+		t.Logf("%s: mean %.4f variance %.4f; scheme %.4f ± %.4f, %.4f ± %.4f", c.name, gotM, gotV, wm, tm, wv, tv)
+		if math.Abs(gotM-wm) > tm || math.Abs(gotV-wv) > tv {
+			t.Errorf("%s: mean %.4f (want %.4f ± %.4f), variance %.4f (want %.4f ± %.4f)", c.name, gotM, wm, tm, gotV, wv, tv)
+		}
+		if !(gotM > mu && gotM < x0) {
+			t.Errorf("%s: mean %.4f not between the data mean %g and the start %g", c.name, gotM, mu, x0)
+		}
+		if i == 3 && !(gotM > prevM) {
+			t.Errorf("starting later (t0 0.2) gave mean %.4f, not closer to x0 than t0 0.4 (%.4f)", gotM, prevM)
+		}
+		if i == 0 {
+			prevM = gotM
+		}
+	}
+}
+
+// TestInitErrors: bad SDEdit starts are errors that name the problem.
+func TestInitErrors(t *testing.T) {
+	score := gaussScore(DefaultVE(), 0, 1)
+	nan := tensor.Full(1, 2, 3)
+	nan.Data()[4] = float32(math.NaN())
+	for _, c := range []struct {
+		opt  Options
+		want string
+	}{
+		{Options{Start: 0.5}, "needs initial points"},
+		{Options{Start: 1.5, Init: tensor.Zeros(2, 3)}, "start time"},
+		{Options{Start: 1e-6, Init: tensor.Zeros(2, 3)}, "start time"},
+		{Options{Start: 0.5, Init: tensor.Zeros(3, 2)}, "initial points [3 2]"},
+		{Options{Start: 0.5, Init: nan}, "initial points"},
+	} {
+		c.opt.Steps = 10
+		for _, f := range []func(context.Context, SDE, ScoreFn, []int, Options) error{pcErr, odeErr} {
+			if err := f(context.Background(), DefaultVE(), score, []int{2, 3}, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%+v: error %v, want %q", c.opt, err, c.want)
 			}
 		}
 	}
