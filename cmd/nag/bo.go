@@ -55,6 +55,9 @@ func runBO(e *env, args []string) error {
 	decode := fs.String("decode", d.Decode, "diffusion decoder: project (every sample becomes a cell), argmax or threshold (the reference; invalid samples dropped)")
 	warm := fs.String("warm-start", "", "start the GNN ensemble (gnn-mutation, diffusionnag) from a meta-trained predictor: a checkpoint path, or 'embedded' for the built-in one (default: random initialisation)")
 	members := fs.Int("members", d.GNN.Members, "GNN ensemble members (gnn-mutation, diffusionnag)")
+	localFrac := fs.Float64("local-frac", 0, "diffusionnag extension: fraction of the pool sampled from the best evaluated architectures perturbed to --local-start (SDEdit starts) instead of from the prior (0: the published method)")
+	localStart := fs.Float64("local-start", 0, "start time of those proposals in (0, 1] (0: 0.55 for nb201, 0.7 for mbv3, about 1-2 changed operations)")
+	localTop := fs.Int("local-top", 0, "how many of the best evaluated architectures the local proposals start from (0: 10)")
 	conc := fs.Int("concurrency", 1, "evaluations run at once")
 	retries := fs.Int("retries", 1, "extra attempts for a failed evaluation")
 	evalCmd := fs.String("eval-cmd", "", "evaluate with an external command instead of the NB201 table: a shell command line that gets the architecture string as its last argument and prints the accuracy (last number of its last line); --task then only names the run")
@@ -104,6 +107,15 @@ func runBO(e *env, args []string) error {
 	opts := d
 	opts.Acq, opts.Init, opts.Steps, opts.Scale, opts.Ratio = a, *nInit, *steps, *scale, *ratio
 	opts.GNN.Members = *members
+	if *localFrac != 0 {
+		if !(*localFrac > 0 && *localFrac <= 1) || *localStart < 0 || *localStart > 1 || *localTop < 0 {
+			return usageError("--local-frac %g must lie in (0, 1], --local-start %g in [0, 1], --local-top %d >= 0", *localFrac, *localStart, *localTop)
+		}
+		opts.LocalFrac, opts.LocalStart, opts.LocalTop = *localFrac, *localStart, *localTop
+		if opts.LocalStart == 0 {
+			opts.LocalStart = map[string]float64{"nb201": 0.55, "mbv3": 0.7}[*space]
+		}
+	}
 	switch *decode {
 	case bo.DecodeProject, bo.DecodeArgmax, bo.DecodeThreshold:
 		opts.Decode = *decode

@@ -36,15 +36,25 @@ import (
 // operation rows, the largest of the five operation entries, so every sample
 // becomes a cell. The validity under the reference threshold rule is counted
 // either way (Validity).
+//
+// LocalFrac (an extension, 0 = off, the method as published) draws that
+// fraction of the pool not from the prior but from the Top best evaluated
+// architectures perturbed to time LocalStart (SDEdit starts,
+// diffusion.SampleOptions.Init): the same guided reverse SDE then proposes
+// neighbours of the incumbents, diffusion's counterpart of BANANAS'
+// mutations.
 type DiffusionGen[A Arch] struct {
-	Space     Space[A]         `json:"-"`
-	Model     *diffusion.Model `json:"-"`
-	Pool      int              `json:"pool"`
-	Steps     int              `json:"steps"`
-	Scale     float64          `json:"scale"`
-	Ratio     bool             `json:"ratio"`
-	EveryCall bool             `json:"every_call,omitempty"`
-	Decode    string           `json:"decode"`
+	Space      Space[A]         `json:"-"`
+	Model      *diffusion.Model `json:"-"`
+	Pool       int              `json:"pool"`
+	Steps      int              `json:"steps"`
+	Scale      float64          `json:"scale"`
+	Ratio      bool             `json:"ratio"`
+	EveryCall  bool             `json:"every_call,omitempty"`
+	Decode     string           `json:"decode"`
+	LocalFrac  float64          `json:"local_frac,omitempty"`
+	LocalStart float64          `json:"local_start,omitempty"`
+	LocalTop   int              `json:"local_top,omitempty"`
 
 	samples, valid int
 }
@@ -83,34 +93,80 @@ func (g *DiffusionGen[A]) Generate(ctx context.Context, req GenRequest[A], rng *
 		eps[i] = rng.Norm()
 	}
 	acq := req.Acq
-	partials := func(i int, mu, sd float64) (float64, float64) {
-		return acq.Partials(mu, sd, bestZ, eps[i%len(eps)])
-	}
-	guide := func(score sde.ScoreFn) sde.ScoreFn {
-		var lastT float64 = math.NaN()
-		var lastG *tensor.Tensor
-		return func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) {
-			s, err := score(x, t, cond)
-			if err != nil {
-				return nil, err
-			}
-			if g.Scale == 0 {
-				return s, nil
-			}
-			gr := lastG
-			if g.EveryCall || t != lastT || gr == nil || gr.Dim(0) != x.Dim(0) {
-				if gr, err = ens.AcqGrad(x, cond, partials); err != nil {
-					return nil, err
-				}
-				lastT, lastG = t, gr
-			}
-			return addGuidance(s, gr, g.Scale, g.Ratio), nil
+	// guideFrom guides a run whose row i is pool slot off+i.
+	guideFrom := func(off int) func(score sde.ScoreFn) sde.ScoreFn {
+		partials := func(i int, mu, sd float64) (float64, float64) {
+			return acq.Partials(mu, sd, bestZ, eps[(off+i)%len(eps)])
+		}
+		return func(score sde.ScoreFn) sde.ScoreFn {
+			return g.guided(score, ens, partials)
 		}
 	}
-	res, err := g.Model.Sample(ctx, diffusion.SampleOptions{N: g.Pool, Batch: g.Pool, Steps: g.Steps, Seed: rng.Uint64(), Guide: guide})
-	if err != nil {
-		return nil, fmt.Errorf("guided sampling: %w", err)
+	nLocal := 0
+	var parents []A
+	if g.LocalFrac > 0 {
+		parents = req.History.Top(max(g.LocalTop, 1))
+		if len(parents) > 0 {
+			nLocal = min(g.Pool, int(math.Round(g.LocalFrac*float64(g.Pool))))
+		}
 	}
+	var runs []*diffusion.Samples
+	if n := g.Pool - nLocal; n > 0 {
+		res, err := g.Model.Sample(ctx, diffusion.SampleOptions{N: n, Batch: n, Steps: g.Steps, Seed: rng.Uint64(), Guide: guideFrom(0)})
+		if err != nil {
+			return nil, fmt.Errorf("guided sampling: %w", err)
+		}
+		runs = append(runs, res)
+	}
+	if nLocal > 0 {
+		starts := make([]A, nLocal)
+		for i := range starts {
+			starts[i] = parents[i%len(parents)]
+		}
+		res, err := g.Model.Sample(ctx, diffusion.SampleOptions{N: nLocal, Batch: nLocal, Steps: g.Steps, Seed: rng.Uint64(),
+			Guide: guideFrom(g.Pool - nLocal), Init: g.Space.OneHot(starts), Start: g.LocalStart})
+		if err != nil {
+			return nil, fmt.Errorf("guided sampling from the incumbents: %w", err)
+		}
+		runs = append(runs, res)
+	}
+	var out []A
+	for _, res := range runs {
+		archs, err := g.decode(res)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, archs...)
+	}
+	return out, nil
+}
+
+// guided wraps score with the acquisition gradient through the ensemble.
+func (g *DiffusionGen[A]) guided(score sde.ScoreFn, ens *GNNEnsemble[A], partials func(i int, mu, sd float64) (float64, float64)) sde.ScoreFn {
+	lastT := math.NaN()
+	var lastG *tensor.Tensor
+	return func(x *tensor.Tensor, t float64, cond []float32) (*tensor.Tensor, error) {
+		s, err := score(x, t, cond)
+		if err != nil {
+			return nil, err
+		}
+		if g.Scale == 0 {
+			return s, nil
+		}
+		gr := lastG
+		if g.EveryCall || t != lastT || gr == nil || gr.Dim(0) != x.Dim(0) {
+			if gr, err = ens.AcqGrad(x, cond, partials); err != nil {
+				return nil, err
+			}
+			lastT, lastG = t, gr
+		}
+		return addGuidance(s, gr, g.Scale, g.Ratio), nil
+	}
+}
+
+// decode turns one sampler run into architectures with the chosen decoder
+// and counts its validity.
+func (g *DiffusionGen[A]) decode(res *diffusion.Samples) ([]A, error) {
 	out := make([]A, 0, len(res.Archs))
 	for i := range res.Archs {
 		g.samples++

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nagml/nag/gnn"
+	"github.com/nagml/nag/nag/assets"
 	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/nag/predictor"
@@ -156,5 +157,67 @@ func TestWarmStartCopiesBodyNotHead(t *testing.T) {
 	mu, sd := ens.Predict(archs)
 	if len(mu) != 6 || math.IsNaN(mu[0]) || !(sd[0] > 0) {
 		t.Errorf("predictions %v ± %v", mu, sd)
+	}
+}
+
+// TestDiffusionGenLocalProposals: with LocalFrac the pool's tail starts from
+// the best evaluated cells (round robin); from an early start time (0.05)
+// the embedded score network returns those cells, the head of the pool is
+// drawn from the prior as before (not just the incumbents), and a pool
+// without local proposals is reproducible.
+func TestDiffusionGenLocalProposals(t *testing.T) {
+	c, err := assets.ScoreNetNB201()
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := diffusion.LoadModel(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := tensor.NewRNG(4)
+	ens := fittedEnsemble(t, GNNConfig{Members: 2, Hidden: 8, Layers: 2, Linear: 8, FirstSteps: 10, Steps: 2, LR: 1e-2}, 12, rng)
+	h := NewHistory[nb201.Arch]()
+	for _, a := range nb201.RandomN(rng, 8) {
+		h.Add(Entry[nb201.Arch]{Arch: a, Value: synthValue(a)})
+	}
+	top := h.Top(3)
+	req := GenRequest[nb201.Arch]{History: h, Surrogate: ens, Acq: Acquisition{Kind: AcqITS}, Best: h.Entries[h.Best()].Value}
+	gen := func(frac float64) []nb201.Arch {
+		g := &DiffusionGen[nb201.Arch]{Space: NB201Space{}, Model: model, Pool: 12, Steps: 20, Scale: 0.3, Ratio: true,
+			Decode: DecodeProject, LocalFrac: frac, LocalStart: 0.05, LocalTop: 3}
+		out, err := g.Generate(context.Background(), req, tensor.NewRNG(9))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 12 {
+			t.Fatalf("local fraction %g: pool of %d, want 12", frac, len(out))
+		}
+		return out
+	}
+	all := gen(1)
+	for i, a := range all {
+		if a != top[i%3] {
+			t.Errorf("local proposal %d is %v, want its start %v", i, a, top[i%3])
+		}
+	}
+	half := gen(0.5)
+	prior := gen(0)
+	inTop := 0
+	for i, a := range half {
+		if i >= 6 && a != top[(i-6)%3] {
+			t.Errorf("local proposal %d is %v, want its start %v", i, a, top[(i-6)%3])
+		}
+		if i < 6 && (a == top[0] || a == top[1] || a == top[2]) {
+			inTop++
+		}
+	}
+	if inTop == 6 {
+		t.Error("the prior half of the pool only repeats the incumbents")
+	}
+	again := gen(0)
+	for i := range prior {
+		if prior[i] != again[i] {
+			t.Fatalf("LocalFrac 0 is not deterministic at %d", i)
+		}
 	}
 }

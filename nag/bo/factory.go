@@ -34,6 +34,11 @@ type MethodOptions struct {
 	Ratio bool
 	// Decode is the diffusion generator's decoder (see DiffusionGen).
 	Decode string
+	// LocalFrac, LocalStart and LocalTop are the diffusion generator's
+	// proposals from perturbed incumbents (see DiffusionGen; LocalFrac 0,
+	// the default, is the published method). LocalTop 0 means MutateTop.
+	LocalFrac, LocalStart float64
+	LocalTop              int
 	// WarmStart, if set, is the meta-trained predictor the GNN ensemble
 	// starts from (see NewGNNEnsembleWarm).
 	WarmStart *predictor.Model
@@ -117,6 +122,15 @@ func NewMethod[A Arch](sp Space[A], name string, o MethodOptions, seed uint64) (
 			return nil, nil, fmt.Errorf("diffusionnag: sampler steps %d must be >= 1", o.Steps)
 		}
 		g := &DiffusionGen[A]{Space: sp, Model: o.Model, Pool: o.Pool, Steps: o.Steps, Scale: o.Scale, Ratio: o.Ratio, Decode: o.Decode}
+		if o.LocalFrac != 0 {
+			if !(o.LocalFrac > 0 && o.LocalFrac <= 1) || !(o.LocalStart > 0 && o.LocalStart <= 1) {
+				return nil, nil, fmt.Errorf("diffusionnag: local fraction %g must lie in (0, 1] and its start time %g in (0, 1]", o.LocalFrac, o.LocalStart)
+			}
+			g.LocalFrac, g.LocalStart, g.LocalTop = o.LocalFrac, o.LocalStart, o.LocalTop
+			if g.LocalTop == 0 {
+				g.LocalTop = max(o.MutateTop, 1)
+			}
+		}
 		settings["generator"] = g
 		settings["score_net"] = map[string]any{"step": o.Model.Step, "weights": o.Model.Weights, "preset": o.Model.Config.Preset, "sde": o.Model.SDE.String()}
 		return &BO[A]{Label: name, Init: o.Init, Space: sp, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil

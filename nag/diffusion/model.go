@@ -207,6 +207,12 @@ type SampleOptions struct {
 	// Progress, if set, is called after every timestep with the number of
 	// timesteps done over all batches and their total.
 	Progress func(done, total int)
+	// Init, if set, starts sample i from Init[i] (data space, [N, nodes,
+	// vocab], e.g. one-hot architectures) perturbed to time Start instead
+	// of from the prior (SDEdit: the samples stay near Init, the more the
+	// smaller Start; sde.Options.Init). Start must then lie in (0, 1].
+	Init  *tensor.Tensor
+	Start float64
 }
 
 // Samples holds the result of Model.Sample.
@@ -247,6 +253,9 @@ func (m *Model) Sample(ctx context.Context, opt SampleOptions) (*Samples, error)
 	if opt.Mask != nil && !tensor.EqualInts(opt.Mask.Shape(), []int{m.Space.Nodes, m.Space.Nodes}) {
 		return nil, fmt.Errorf("sample: mask shape %v, want [%d %d]", opt.Mask.Shape(), m.Space.Nodes, m.Space.Nodes)
 	}
+	if opt.Init != nil && !tensor.EqualInts(opt.Init.Shape(), []int{opt.N, m.Space.Nodes, m.Space.Vocab}) {
+		return nil, fmt.Errorf("sample: initial architectures %v, want [%d %d %d]", opt.Init.Shape(), opt.N, m.Space.Nodes, m.Space.Vocab)
+	}
 	score := opt.Score
 	if score == nil {
 		score = m.ScoreFn(opt.Mask)
@@ -265,6 +274,10 @@ func (m *Model) Sample(ctx context.Context, opt SampleOptions) (*Samples, error)
 		lo := k * opt.Batch
 		b := min(opt.Batch, opt.N-lo)
 		so := sde.Options{Steps: opt.Steps, SNR: opt.SNR, RNG: rng}
+		if opt.Init != nil {
+			so.Init = sde.ScaleData(opt.Init.Slice(0, lo, lo+b).Contiguous())
+			so.Start = opt.Start
+		}
 		if opt.Progress != nil {
 			so.Progress = func(step, _ int) { opt.Progress(k*opt.Steps+step, total) }
 		}
