@@ -107,6 +107,9 @@ func runBO(e *env, args []string) error {
 	opts := d
 	opts.Acq, opts.Init, opts.Steps, opts.Scale, opts.Ratio = a, *nInit, *steps, *scale, *ratio
 	opts.GNN.Members = *members
+	if *localFrac == 0 && (*localStart != 0 || *localTop != 0) {
+		return usageError("--local-start and --local-top apply to --local-frac > 0")
+	}
 	if *localFrac != 0 {
 		if !(*localFrac > 0 && *localFrac <= 1) || *localStart < 0 || *localStart > 1 || *localTop < 0 {
 			return usageError("--local-frac %g must lie in (0, 1], --local-start %g in [0, 1], --local-top %d >= 0", *localFrac, *localStart, *localTop)

@@ -36,6 +36,9 @@ func TestBOUsageErrors(t *testing.T) {
 		{"--space", "darts", "--method", "random", "--out", "x"},
 		{"--space", "mbv3", "--method", "random", "--task", "c100", "--out", "x"},                 // in1k only
 		{"--space", "mbv3", "--method", "gnn-mutation", "--warm-start", "embedded", "--out", "x"}, // NB201 predictor
+		{"--method", "diffusionnag", "--local-frac", "1.5", "--out", "x"},
+		{"--method", "diffusionnag", "--local-frac", "0.5", "--local-start", "2", "--out", "x"},
+		{"--method", "diffusionnag", "--local-start", "0.5", "--out", "x"}, // without --local-frac
 	} {
 		if code, _, stderr := runBOArgs(args...); code != 2 {
 			t.Errorf("nag bo %v: exit %d (want 2), stderr %q", args, code, stderr)
