@@ -191,12 +191,8 @@ func runBO(e *env, args []string) error {
 	if contains(names, "diffusionnag") {
 		var m *diffusion.Model
 		if *scoreNet == "" {
-			c, err := assets.ScoreNetNB201()
-			if err != nil {
+			if m, err = assets.ScoreModelNB201(); err != nil {
 				return err
-			}
-			if m, err = diffusion.LoadModel(c); err != nil {
-				return fmt.Errorf("embedded score network: %w", err)
 			}
 			fmt.Fprintf(e.stderr, "score network: embedded scorenet_nb201_small.ckpt (step %d, %s weights)\n", m.Step, m.Weights)
 		} else {

@@ -32,15 +32,7 @@ import (
 // embedded NB201 one.
 func loadScoreNet(path string) (*diffusion.Model, error) {
 	if path == "" || path == "default" {
-		c, err := assets.ScoreNetNB201()
-		if err != nil {
-			return nil, err
-		}
-		m, err := diffusion.LoadModel(c)
-		if err != nil {
-			return nil, fmt.Errorf("embedded score network: %w", err)
-		}
-		return m, nil
+		return assets.ScoreModelNB201()
 	}
 	return diffusion.LoadModelFile(path)
 }

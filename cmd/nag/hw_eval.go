@@ -96,11 +96,7 @@ func runHWEval(e *env, args []string) error {
 	}
 	var m *diffusion.Model
 	if *scoreCkpt == "default" {
-		c, err := assets.ScoreNetNB201()
-		if err != nil {
-			return err
-		}
-		if m, err = diffusion.LoadModel(c); err != nil {
+		if m, err = assets.ScoreModelNB201(); err != nil {
 			return err
 		}
 	} else if m, err = diffusion.LoadModelFile(*scoreCkpt); err != nil {

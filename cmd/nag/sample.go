@@ -31,15 +31,7 @@ type sampleLine struct {
 // default when path is "" or "default".
 func loadScoreModel(path string) (*diffusion.Model, error) {
 	if path == "" || path == "default" {
-		c, err := assets.ScoreNetNB201()
-		if err != nil {
-			return nil, fmt.Errorf("embedded default checkpoint: %w", err)
-		}
-		m, err := diffusion.LoadModel(c)
-		if err != nil {
-			return nil, fmt.Errorf("embedded default checkpoint: %w", err)
-		}
-		return m, nil
+		return assets.ScoreModelNB201()
 	}
 	c, err := ckpt.ReadFile(path, diffusion.CheckpointKind)
 	if err != nil {

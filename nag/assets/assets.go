@@ -21,6 +21,7 @@ import (
 	"fmt"
 
 	"github.com/nagml/nag/nag/ckpt"
+	"github.com/nagml/nag/nag/diffusion"
 )
 
 //go:embed scorenet_nb201_small.ckpt
@@ -36,4 +37,17 @@ func ScoreNetNB201() (*ckpt.Checkpoint, error) {
 		return nil, fmt.Errorf("assets: scorenet_nb201_small.ckpt: %w", err)
 	}
 	return c, nil
+}
+
+// ScoreModelNB201 loads the embedded NB201 score network as a sampling model.
+func ScoreModelNB201() (*diffusion.Model, error) {
+	c, err := ScoreNetNB201()
+	if err != nil {
+		return nil, err
+	}
+	m, err := diffusion.LoadModel(c)
+	if err != nil {
+		return nil, fmt.Errorf("assets: scorenet_nb201_small.ckpt: %w", err)
+	}
+	return m, nil
 }

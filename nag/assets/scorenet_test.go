@@ -46,11 +46,7 @@ func TestScoreNetNB201(t *testing.T) {
 // perturbed to an early time (Start 0.05) returns mostly those
 // architectures, from Start 1 (as far as the prior) mostly others.
 func TestSDEditStartsStayNear(t *testing.T) {
-	c, err := assets.ScoreNetNB201()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := diffusion.LoadModel(c)
+	m, err := assets.ScoreModelNB201()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,11 +166,7 @@ func TestWarmStartCopiesBodyNotHead(t *testing.T) {
 // drawn from the prior as before (not just the incumbents), and a pool
 // without local proposals is reproducible.
 func TestDiffusionGenLocalProposals(t *testing.T) {
-	c, err := assets.ScoreNetNB201()
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := diffusion.LoadModel(c)
+	model, err := assets.ScoreModelNB201()
 	if err != nil {
 		t.Fatal(err)
 	}

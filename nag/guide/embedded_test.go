@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/nagml/nag/nag/assets"
-	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/predictor"
 	"github.com/nagml/nag/sde"
 )
@@ -17,11 +16,7 @@ func TestEmbeddedGuidedValidity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode")
 	}
-	c, err := assets.ScoreNetNB201()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sm, err := diffusion.LoadModel(c)
+	sm, err := assets.ScoreModelNB201()
 	if err != nil {
 		t.Fatal(err)
 	}
