@@ -246,16 +246,17 @@ func runBOSpace[A bo.Arch](r boRun, sp bo.Space[A], ev bo.Evaluator[A], t bo.Tas
 		}
 		for _, seed := range r.seeds {
 			k++
-			path := filepath.Join(r.out, bo.RecordFileName(name, t.Name+searchSuffix(t), seed))
+			label := bo.MethodLabel(name, mo)
+			path := filepath.Join(r.out, bo.RecordFileName(label, t.Name+searchSuffix(t), seed))
 			if _, err := os.Stat(path); err == nil && !r.force {
-				fmt.Fprintf(e.stderr, "[%d/%d] %s seed %d: %s exists, skipped\n", k, total, name, seed, path)
+				fmt.Fprintf(e.stderr, "[%d/%d] %s seed %d: %s exists, skipped\n", k, total, label, seed, path)
 				continue
 			}
 			m, settings, err := bo.NewMethod(sp, name, mo, seed)
 			if err != nil {
 				return usageError("%v", err)
 			}
-			bar := progress.New(e.stderr, fmt.Sprintf("[%d/%d] %s %s seed %d", k, total, name, t.Name, seed), r.budget, 0, progress.Options{})
+			bar := progress.New(e.stderr, fmt.Sprintf("[%d/%d] %s %s seed %d", k, total, label, t.Name, seed), r.budget, 0, progress.Options{})
 			cfg := bo.Config{Budget: r.budget, Batch: r.batch, Seed: seed, Concurrency: r.conc, Retries: r.retries,
 				OptimumSearch: optS, OptimumTest: optT, Settings: settings,
 				Progress: func(done int, rec *bo.Record) {

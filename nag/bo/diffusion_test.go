@@ -217,3 +217,33 @@ func TestDiffusionGenLocalProposals(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalProposalsLabel: runs with local proposals are recorded under
+// their own method name, and bad local settings are refused.
+func TestLocalProposalsLabel(t *testing.T) {
+	o := fastOptions()
+	o.Model = tinyDiffusionModel(t)
+	for _, c := range []struct {
+		frac, start float64
+		want        string
+	}{{0, 0, "diffusionnag"}, {0.5, 0.55, "diffusionnag-local"}} {
+		o.LocalFrac, o.LocalStart = c.frac, c.start
+		m, settings, err := NewMethod[nb201.Arch](NB201Space{}, "diffusionnag", o, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Name() != c.want || MethodLabel("diffusionnag", o) != c.want {
+			t.Errorf("local fraction %g: recorded as %q, want %q", c.frac, m.Name(), c.want)
+		}
+		if g := settings["generator"].(*DiffusionGen[nb201.Arch]); g.LocalFrac != c.frac || (c.frac > 0 && g.LocalTop != o.MutateTop) {
+			t.Errorf("generator settings %+v", g)
+		}
+	}
+	o.LocalFrac, o.LocalStart = 0.5, 0
+	if _, _, err := NewMethod[nb201.Arch](NB201Space{}, "diffusionnag", o, 1); err == nil {
+		t.Error("local proposals without a start time: no error")
+	}
+	if MethodLabel("bananas", o) != "bananas" {
+		t.Error("the local fraction renamed another method")
+	}
+}

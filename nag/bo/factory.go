@@ -54,6 +54,16 @@ func DefaultMethodOptions() MethodOptions {
 		Steps: 100, Scale: 0.3, Ratio: true, Decode: DecodeProject}
 }
 
+// MethodLabel is the name a run of method name with options o is recorded
+// under (record files, reports): "diffusionnag-local" for DiffusionNAG with
+// proposals from perturbed incumbents (LocalFrac > 0), else name.
+func MethodLabel(name string, o MethodOptions) string {
+	if name == "diffusionnag" && o.LocalFrac > 0 {
+		return "diffusionnag-local"
+	}
+	return name
+}
+
 // NewMethod builds the named method (see MethodNames) for one run; seed
 // fixes the surrogate's initialisation. It also returns the settings to store
 // in the run record.
@@ -133,7 +143,7 @@ func NewMethod[A Arch](sp Space[A], name string, o MethodOptions, seed uint64) (
 		}
 		settings["generator"] = g
 		settings["score_net"] = map[string]any{"step": o.Model.Step, "weights": o.Model.Weights, "preset": o.Model.Config.Preset, "sde": o.Model.SDE.String()}
-		return &BO[A]{Label: name, Init: o.Init, Space: sp, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil
+		return &BO[A]{Label: MethodLabel(name, o), Init: o.Init, Space: sp, Surrogate: s, Gen: g, Acq: o.Acq}, settings, nil
 	}
 	return nil, nil, fmt.Errorf("unknown method %q (want one of %v)", name, MethodNames)
 }

@@ -125,7 +125,7 @@ func Aggregate(recs []*Record, budgets []int) []Summary {
 
 // methodOrder sorts the known methods baselines first.
 func methodOrder(m string) string {
-	order := map[string]string{"random": "0", "rea": "1", "ls": "2", "bananas": "3", "gnn-mutation": "4", "diffusionnag": "5"}
+	order := map[string]string{"random": "0", "rea": "1", "ls": "2", "bananas": "3", "gnn-mutation": "4", "diffusionnag": "5", "diffusionnag-local": "6"}
 	if o, ok := order[m]; ok {
 		return o + m
 	}
