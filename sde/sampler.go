@@ -144,10 +144,11 @@ type Options struct {
 	Eps float64
 	// Solver selects the probability-flow ODE integrator (default Euler).
 	Solver ODESolver
-	// Init, if set, starts SamplePC from given points instead of the
-	// prior (SDEdit, Meng et al. 2022): x(Start) = mean(Start)·Init +
-	// std(Start)·z, and only the timesteps of the grid at or below Start
-	// run, so the samples stay near Init the more the smaller Start is.
+	// Init, if set, starts the sampler from given points instead of the
+	// prior (SDEdit, Meng et al. 2022): only the timesteps of the grid at
+	// or below Start run, from x(t0) = mean(t0)·Init + std(t0)·z at the
+	// first of them, t0 (the largest grid time <= Start), so the samples
+	// stay near Init the more the smaller Start is.
 	// Init has the sample shape, in the SDE's data space.
 	Init *tensor.Tensor
 	// Start is the start time with Init, in (Eps, 1]; 0 means 1.
@@ -252,50 +253,55 @@ type sampler struct {
 	rng   *tensor.RNG
 }
 
-func newSampler(s SDE, score ScoreFn, shape []int, opt *Options) (*sampler, error) {
+// newSampler checks the options and draws the start: a prior sample, or
+// Init perturbed to the first time of the run's grid (grid(opt) after
+// startGrid), which is the largest grid time at or below Start.
+func newSampler(s SDE, score ScoreFn, shape []int, opt *Options, grid func(*Options) []float64) (*sampler, []float64, error) {
 	if score == nil {
-		return nil, fmt.Errorf("sde: nil score function")
+		return nil, nil, fmt.Errorf("sde: nil score function")
 	}
 	if len(shape) < 1 || shape[0] < 1 {
-		return nil, fmt.Errorf("sde: sample shape must be [B, ...] with B >= 1, got %v", shape)
+		return nil, nil, fmt.Errorf("sde: sample shape must be [B, ...] with B >= 1, got %v", shape)
 	}
 	n := 1
 	for _, d := range shape {
 		if d < 1 {
-			return nil, fmt.Errorf("sde: sample shape %v has an empty dimension", shape)
+			return nil, nil, fmt.Errorf("sde: sample shape %v has an empty dimension", shape)
 		}
 		n *= d
 	}
 	if err := opt.fill(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ds, err := s.WithN(opt.Steps)
 	if err != nil {
-		return nil, fmt.Errorf("sde: %d sampling steps: %w", opt.Steps, err)
+		return nil, nil, fmt.Errorf("sde: %d sampling steps: %w", opt.Steps, err)
 	}
 	sp := &sampler{sde: ds, score: score, shape: append([]int(nil), shape...), b: shape[0],
 		noise: make([]float32, n), cond: make([]float32, shape[0]), rng: opt.RNG}
+	ts := startGrid(grid(opt), opt.Start)
 	if opt.Init != nil {
 		if !tensor.EqualInts(opt.Init.Shape(), shape) {
-			return nil, fmt.Errorf("sde: initial points %v for sample shape %v", opt.Init.Shape(), shape)
+			return nil, nil, fmt.Errorf("sde: initial points %v for sample shape %v", opt.Init.Shape(), shape)
 		}
 		if err := checkFinite(opt.Init.Contiguous().Data()); err != nil {
-			return nil, fmt.Errorf("sde: initial points: %w", err)
+			return nil, nil, fmt.Errorf("sde: initial points: %w", err)
 		}
-		// x(Start) = mean·Init + std·z: the first draws of the run.
+		// x(t0) = mean·Init + std·z at the grid's first time t0 <= Start:
+		// the first draws of the run.
 		z := tensor.Zeros(shape...)
 		opt.RNG.FillNormal(z.Data(), 0, 1)
-		ts := make([]float64, shape[0])
-		for i := range ts {
-			ts[i] = opt.Start
+		t0 := make([]float64, shape[0])
+		for i := range t0 {
+			t0[i] = ts[0]
 		}
-		sp.x, _, _ = Perturb(ds, opt.Init, ts, z)
+		sp.x, _, _ = Perturb(ds, opt.Init, t0, z)
 	} else {
 		// Prior sample x ~ N(0, PriorStd²·I): the first draws of the run.
 		sp.x = PriorSample(ds, opt.RNG, shape...)
 	}
 	sp.xd = sp.x.Data()
-	return sp, nil
+	return sp, ts, nil
 }
 
 // eval calls the score hook at time t and returns the score's flat data.
@@ -372,16 +378,14 @@ func langevinStep(x, xmean, grad, noise []float32, b int, snr, alpha float64) (f
 // With Init the run starts from the perturbed Init at Start instead (see
 // Options.Init) and runs the grid's timesteps t <= Start.
 func SamplePC(ctx context.Context, s SDE, score ScoreFn, shape []int, opt Options) (*tensor.Tensor, error) {
-	sp, err := newSampler(s, score, shape, &opt)
+	sp, ts, err := newSampler(s, score, shape, &opt, func(o *Options) []float64 { return TimeGrid(o.Steps, o.Eps) })
 	if err != nil {
 		return nil, err
 	}
-	n := opt.Steps
-	ts := startGrid(TimeGrid(n, opt.Eps), opt.Start)
+	dt := 1 / float64(opt.Steps) // |dt| of Euler–Maruyama, the fixed 1/N of the reference
+	n := len(ts)
 	xmean := tensor.Zeros(shape...)
 	md := xmean.Data()
-	dt := 1 / float64(n) // |dt| of Euler–Maruyama, the fixed 1/N of the reference
-	n = len(ts)
 	for i, t := range ts {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("sde: sampling stopped at step %d/%d: %w", i, n, err)
@@ -451,11 +455,10 @@ func SamplePC(ctx context.Context, s SDE, score ScoreFn, shape []int, opt Option
 // Progress are used; the only randomness is the prior sample (or the
 // perturbation of Init).
 func SampleODE(ctx context.Context, s SDE, score ScoreFn, shape []int, opt Options) (*tensor.Tensor, error) {
-	sp, err := newSampler(s, score, shape, &opt)
+	sp, ts, err := newSampler(s, score, shape, &opt, func(o *Options) []float64 { return TimeGrid(o.Steps+1, o.Eps) })
 	if err != nil {
 		return nil, err
 	}
-	ts := startGrid(TimeGrid(opt.Steps+1, opt.Eps), opt.Start)
 	n := len(ts) - 1
 	var x0, k1 []float32
 	if opt.Solver == Heun {

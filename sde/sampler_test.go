@@ -530,8 +530,8 @@ func TestPCSchemeConverges(t *testing.T) {
 
 // TestPCFromInit: a run started from fixed points x0 at time Start (SDEdit)
 // with the exact score of Gaussian data has the moments of the discrete
-// scheme started from N(a(Start)·x0, std(Start)²) on the grid's steps below
-// Start, within 4 standard errors; it ends near x0's posterior, between x0
+// scheme started from N(a(t0)·x0, std(t0)²) on the grid's steps from t0, the
+// largest grid time <= Start, within 4 standard errors; it ends near x0's posterior, between x0
 // and the data mean, and the closer to x0 the earlier it starts.
 func TestPCFromInit(t *testing.T) {
 	const mu, s, x0, B, D, steps = 0.5, 0.6, 1.5, 5000, 4, 500
@@ -556,7 +556,8 @@ func TestPCFromInit(t *testing.T) {
 		}
 		gotM, gotV := moments(x.Data())
 		ds, _ := c.sde.WithN(steps)
-		a, std := ds.Marginal(c.start)
+		t0 := startGrid(TimeGrid(steps, SampleEps), c.start)[0] // the grid's first time <= Start
+		a, std := ds.Marginal(t0)
 		wm, wv := pcMomentsFrom(c.sde, c.pred, steps, mu, s, a*x0, std*std, c.start)
 		tm, tv := 4*math.Sqrt(wv/n), 4*wv*math.Sqrt(2/n)
 		t.Logf("%s: mean %.4f variance %.4f; scheme %.4f ± %.4f, %.4f ± %.4f", c.name, gotM, gotV, wm, tm, wv, tv)
@@ -595,6 +596,38 @@ func TestInitErrors(t *testing.T) {
 			if err := f(context.Background(), DefaultVE(), score, []int{2, 3}, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%+v: error %v, want %q", c.opt, err, c.want)
 			}
+		}
+	}
+}
+
+// TestODEFromInit: the probability-flow ODE started from Init maps each
+// start x(t0) = a(t0)·x0 + std(t0)·z (z the run's first draws) onto the exact
+// flow of Gaussian data, m_eps + (x(t0) − m_t0)·sqrt(v_eps/v_t0), to 0.2 %
+// of sqrt(v_eps) (Heun, 400 steps).
+func TestODEFromInit(t *testing.T) {
+	const mu, s, x0, B, D, steps, start = 0.5, 0.6, 1.5, 500, 4, 400, 0.45
+	for _, sd := range []SDE{DefaultVE(), DefaultVP()} {
+		opt := Options{Solver: Heun, Steps: steps, Seed: 4, Init: tensor.Full(x0, B, D), Start: start}
+		x, err := SampleODE(context.Background(), sd, gaussScore(sd, mu, s), []int{B, D}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, _ := sd.WithN(steps)
+		t0 := startGrid(TimeGrid(steps+1, SampleEps), start)[0]
+		a, std := ds.Marginal(t0)
+		z := tensor.Zeros(B, D)
+		tensor.NewRNG(4).FillNormal(z.Data(), 0, 1)
+		m0, v0 := gaussMarginal(ds, mu, s, t0)
+		me, ve := gaussMarginal(ds, mu, s, SampleEps)
+		var se float64
+		for i, zv := range z.Data() {
+			xt := a*x0 + std*float64(zv)
+			want := me + (xt-m0)*math.Sqrt(ve/v0)
+			d := float64(x.Data()[i]) - want
+			se += d * d
+		}
+		if rel := math.Sqrt(se/float64(B*D)) / math.Sqrt(ve); rel > 0.002 {
+			t.Errorf("%T: RMS error against the exact flow from t0 %.4f: %.3g of sqrt(v)", sd, t0, rel)
 		}
 	}
 }
