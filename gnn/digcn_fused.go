@@ -47,7 +47,7 @@ func digcnNodeMajor(tp *autograd.Tape, h, w1, w2 *autograd.Var, fwd, bwd *tensor
 	y := tensor.Zeros(n, b, out)
 	yd := y.Data()
 	half := len(yd)
-	runRows(half, func(lo, hi int) {
+	parallelRows(half, 1<<14, func(lo, hi int) {
 		a, c, o := rd[lo:hi], rd[half+lo:half+hi], yd[lo:hi]
 		c, o = c[:len(a)], o[:len(a)]
 		for i, v := range a {
@@ -58,7 +58,7 @@ func digcnNodeMajor(tp *autograd.Tape, h, w1, w2 *autograd.Var, fwd, bwd *tensor
 		gd := g.Contiguous().Data()
 		// G = ½·g·[R > 0] for both branches, stacked like r.
 		gz := make([]float32, 2*half)
-		runRows(half, func(lo, hi int) {
+		parallelRows(half, 1<<14, func(lo, hi int) {
 			halfMasked(gz[lo:hi], rd[lo:hi], gd[lo:hi])
 			halfMasked(gz[half+lo:half+hi], rd[half+lo:half+hi], gd[lo:hi])
 		})
@@ -92,14 +92,4 @@ func halfMasked(dst, r, g []float32) {
 		}
 		dst[i] = 0.5 * math.Float32frombits(math.Float32bits(g[i])&m)
 	}
-}
-
-// runRows runs f over [0, n) in contiguous chunks on the CPUs when n is
-// large enough to pay for the split.
-func runRows(n int, f func(lo, hi int)) {
-	w := 1
-	if n >= 1<<15 {
-		w = max(1, min(maxWorkers(), n>>14))
-	}
-	runWorkers(w, n, func(_, lo, hi int) { f(lo, hi) })
 }

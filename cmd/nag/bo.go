@@ -16,7 +16,6 @@ import (
 	"github.com/nagml/nag/nag/assets"
 	"github.com/nagml/nag/nag/bench201"
 	"github.com/nagml/nag/nag/bo"
-	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/evaluate"
 	"github.com/nagml/nag/nag/mbv3"
 	"github.com/nagml/nag/nag/nb201"
@@ -189,18 +188,15 @@ func runBO(e *env, args []string) error {
 		optS, optT = te.Optima()
 	}
 	if contains(names, "diffusionnag") {
-		var m *diffusion.Model
-		if *scoreNet == "" {
-			if m, err = assets.ScoreModelNB201(); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stderr, "score network: embedded scorenet_nb201_small.ckpt (step %d, %s weights)\n", m.Step, m.Weights)
-		} else {
-			if m, err = diffusion.LoadModelFile(*scoreNet); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stderr, "score network: %s (step %d, %s weights)\n", *scoreNet, m.Step, m.Weights)
+		m, err := loadScoreNet(*scoreNet)
+		if err != nil {
+			return err
 		}
+		name := *scoreNet
+		if name == "" || name == "default" {
+			name = "embedded scorenet_nb201_small.ckpt"
+		}
+		fmt.Fprintf(e.stderr, "score network: %s (step %d, %s weights)\n", name, m.Step, m.Weights)
 		r.opts.Model = m
 	}
 	return runBOSpace[nb201.Arch](r, bo.NB201Space{}, ev, t, optS, optT)

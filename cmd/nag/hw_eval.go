@@ -8,9 +8,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/nagml/nag/nag/assets"
 	"github.com/nagml/nag/nag/bench201"
-	"github.com/nagml/nag/nag/diffusion"
 	"github.com/nagml/nag/nag/hwaware"
 	"github.com/nagml/nag/nag/nb201"
 	"github.com/nagml/nag/tensor"
@@ -94,12 +92,8 @@ func runHWEval(e *env, args []string) error {
 	if err != nil {
 		return usageError("--truth: %v", err)
 	}
-	var m *diffusion.Model
-	if *scoreCkpt == "default" {
-		if m, err = assets.ScoreModelNB201(); err != nil {
-			return err
-		}
-	} else if m, err = diffusion.LoadModelFile(*scoreCkpt); err != nil {
+	m, err := loadScoreNet(*scoreCkpt)
+	if err != nil {
 		return err
 	}
 	if m.Space.Name != hwaware.SpaceNB201 {
