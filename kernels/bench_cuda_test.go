@@ -57,20 +57,23 @@ func BenchmarkGemm(b *testing.B) {
 	shapes := []struct {
 		name    string
 		m, n, k int
-		tb      bool
+		tb, ta  bool
 	}{
 		// Shapes of the paper configuration at batch 256 (docs/reference.md):
 		// score network d_model 64, d_ff 128 over 256·8 NB201 nodes; readout
 		// 768 -> 1536; predictor DiGCN 144 wide over 256·8 (NB201) and 256·20
 		// (MobileNetV3) nodes. square_4096 shows the kernel's ceiling.
-		{"scorenet_qkv_2048x64x64", 2048, 64, 64, true},
-		{"scorenet_ff1_2048x128x64", 2048, 128, 64, true},
-		{"readout_256x1536x768", 256, 1536, 768, true},
-		{"readout0_2048x1536x768", 2048, 1536, 768, true},
-		{"readout1_2048x1536x1536", 2048, 1536, 1536, true},
-		{"digcn_2048x144x144", 2048, 144, 144, true},
-		{"digcn_5120x144x144", 5120, 144, 144, true},
-		{"square_4096", 4096, 4096, 4096, false},
+		{"scorenet_qkv_2048x64x64", 2048, 64, 64, true, false},
+		{"scorenet_ff1_2048x128x64", 2048, 128, 64, true, false},
+		{"readout_256x1536x768", 256, 1536, 768, true, false},
+		{"readout0_2048x1536x768", 2048, 1536, 768, true, false},
+		{"readout1_2048x1536x1536", 2048, 1536, 1536, true, false},
+		{"digcn_2048x144x144", 2048, 144, 144, true, false},
+		{"digcn_5120x144x144", 5120, 144, 144, true, false},
+		{"square_4096", 4096, 4096, 4096, false, false},
+		// Training's backward of readout layer 0: input gradient and weight gradient.
+		{"readout0_dx_2048x768x1536", 2048, 768, 1536, false, false},
+		{"readout0_dw_1536x768x2048", 1536, 768, 2048, false, true},
 	}
 	for _, s := range shapes {
 		a := up(b, randn(rng, s.m, s.k))
@@ -80,7 +83,11 @@ func BenchmarkGemm(b *testing.B) {
 		if s.tb {
 			ldb = s.k
 		}
-		g := GemmArgs{TransB: s.tb, M: s.m, N: s.n, K: s.k, Alpha: 1, Lda: s.k, Ldb: ldb, Ldc: s.n}
+		lda := s.k
+		if s.ta {
+			lda = s.m
+		}
+		g := GemmArgs{TransA: s.ta, TransB: s.tb, M: s.m, N: s.n, K: s.k, Alpha: 1, Lda: lda, Ldb: ldb, Ldc: s.n}
 		for _, kern := range []string{"sgemm_tiled", "sgemm_128", "sgemm_128x64", "sgemm_128v", "sgemm_128x64v", "sgemm_128v16", "sgemm_128x64v16", "sgemm_tf32"} {
 			b.Run(fmt.Sprintf("%s/%s", kern, s.name), func(b *testing.B) {
 				// One untimed launch: a lazy module's JIT (gemm_fast, ~13 s)
@@ -107,6 +114,49 @@ func BenchmarkGemm(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkGemmAuto times Device.Gemm (the launcher's own choice: kernel,
+// float4 twin, split-K) on the products of a training step that the kernel
+// table above does not cover: the weight gradients of the 64-wide blocks
+// (K = 2048 node rows, split along K) and the batched attention products.
+func BenchmarkGemmAuto(b *testing.B) {
+	rng := tensor.NewRNG(3)
+	for _, s := range []struct {
+		name string
+		g    GemmArgs
+	}{
+		{"wgrad_qkv_192x64x2048", GemmArgs{TransA: true, M: 192, N: 64, K: 2048, Lda: 192, Ldb: 64, Ldc: 64}},
+		{"wgrad_out_64x64x2048", GemmArgs{TransA: true, M: 64, N: 64, K: 2048, Lda: 64, Ldb: 64, Ldc: 64}},
+		{"wgrad_head_7x1536x2048", GemmArgs{TransA: true, M: 7, N: 1536, K: 2048, Lda: 7, Ldb: 1536, Ldc: 1536}},
+		{"readout0_dw_1536x768x2048", GemmArgs{TransA: true, M: 1536, N: 768, K: 2048, Lda: 1536, Ldb: 768, Ldc: 768}},
+		{"readout0_dx_2048x768x1536", GemmArgs{M: 2048, N: 768, K: 1536, Lda: 1536, Ldb: 768, Ldc: 768}},
+		{"attn_scores_8x8x8_b2048", GemmArgs{TransB: true, M: 8, N: 8, K: 8, Lda: 8, Ldb: 8, Ldc: 8, Batch: 2048, StrideA: 64, StrideB: 64, StrideC: 64}},
+	} {
+		g := s.g
+		g.Alpha, g.Beta = 1, 1
+		batch := max(g.Batch, 1)
+		ar, ac, br, bc := g.operandShapes()
+		a := up(b, randn(rng, batch*ar*ac))
+		bb := up(b, randn(rng, batch*br*bc))
+		c := up(b, randn(rng, batch*g.M*g.N))
+		b.Run(s.name, func(b *testing.B) {
+			if err := dev.Gemm(g, a, bb, c); err != nil {
+				b.Fatal(err)
+			}
+			finish(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := dev.Gemm(g, a, bb, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+			finish(b)
+			gf := 2 * float64(batch*g.M*g.N*g.K) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+			b.ReportMetric(gf, "GFLOP/s")
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e6, "us/op")
+		})
 	}
 }
 

@@ -45,6 +45,11 @@ type Device struct {
 
 	vecGemm      bool             // UseVecGemm
 	gemmLaunches map[string]int64 // GemmLaunches
+	prof         *profiler        // StartProfile / StopProfile
+	profOn       bool
+	capturing    bool            // inside Capture: launches are recorded, not run
+	scratch      *DeviceTensor   // scratchFor
+	retired      []*DeviceTensor // earlier scratch buffers (graphs may use them), freed by Close
 }
 
 // DeviceInfo describes a device.
@@ -94,6 +99,11 @@ func Open(ordinal int) (*Device, error) {
 	if err != nil {
 		d.dev.ReleasePrimaryCtx()
 		return nil, err
+	}
+	d.vecGemm = true // UseVecGemm: the float4-load kernels (module loaded on first use)
+	if d.scratchFor(scratchFloats) == nil {
+		d.Close()
+		return nil, fmt.Errorf("kernels: allocate the %d MB scratch buffer on %s", scratchFloats*4>>20, d.Info.Name)
 	}
 	return d, nil
 }
@@ -266,6 +276,13 @@ func (d *Device) Close() error {
 			}
 		}
 		keep(d.stream.Synchronize())
+		d.prof.destroyEvents()
+		for _, s := range append(d.retired, d.scratch) {
+			if s != nil {
+				d.alloc.put(s.ptr, s.class)
+			}
+		}
+		d.scratch, d.retired = nil, nil
 		keep(d.alloc.releaseAll())
 		for _, m := range d.mods {
 			keep(m.Unload())
@@ -340,6 +357,11 @@ func (a *kargs) u64(v uint64) *kargs { return a.push(v) }
 
 // launch queues kernel name on the device's stream.
 func (d *Device) launch(name string, grid, block [3]int, shmem int, a *kargs) error {
+	return d.launchTagged(name, name, grid, block, shmem, a)
+}
+
+// launchTagged is launch with the name the profile records it under.
+func (d *Device) launchTagged(tag, name string, grid, block [3]int, shmem int, a *kargs) error {
 	return d.do(func() error {
 		fn, ok := d.fns[name]
 		if !ok {
@@ -356,10 +378,12 @@ func (d *Device) launch(name string, grid, block [3]int, shmem int, a *kargs) er
 		for i := range params {
 			params[i] = unsafe.Pointer(&a.slot[i])
 		}
-		if err := fn.Launch(grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem, d.stream, params); err != nil {
-			return fmt.Errorf("kernels: launch %s grid %v block %v shmem %d: %w", name, grid, block, shmem, err)
-		}
-		return nil
+		return d.timed(tag, func() error {
+			if err := fn.Launch(grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem, d.stream, params); err != nil {
+				return fmt.Errorf("kernels: launch %s grid %v block %v shmem %d: %w", name, grid, block, shmem, err)
+			}
+			return nil
+		})
 	})
 }
 

@@ -102,6 +102,33 @@ sgemm_tiled(int transA, int transB, int M, int N, int K, float alpha, const floa
   NAG_GEMM_ACT(16, m0 + ty + 16 * (e / 4), n0 + tx + 16 * (e % 4));
 }
 
+// sgemm_small: batched tiny products (the attention scores and their
+// gradients: 8x8x8 or 20x20x8 per graph and head, thousands of them), where a
+// 64x64 tile would be mostly padding. One thread per output of an 8x8 block
+// tile (64 threads), the k loop straight from global memory (the operands sit
+// in L1), the same fmaf order over k and the same epilogue as sgemm_tiled, so
+// the results are bit for bit sgemm_tiled's.
+extern "C" __global__ void __launch_bounds__(64)
+sgemm_small(int transA, int transB, int M, int N, int K, float alpha, const float* __restrict__ A, int lda,
+            long long strideA, const float* __restrict__ B, int ldb, long long strideB, float beta,
+            float* __restrict__ C, int ldc, long long strideC, const float* __restrict__ bias, int act,
+            float actp) {
+  A += strideA * blockIdx.z;
+  B += strideB * blockIdx.z;
+  C += strideC * blockIdx.z;
+  int m = blockIdx.y * 8 + threadIdx.x / 8, n = blockIdx.x * 8 + threadIdx.x % 8;
+  if (m >= M || n >= N) return;
+  long long as = transA ? lda : 1, bs = transB ? 1 : ldb;
+  const float* a = A + (transA ? m : (long long)m * lda);
+  const float* b = B + (transB ? (long long)n * ldb : n);
+  float acc = 0.f;
+  for (int k = 0; k < K; k++) acc = fmaf(a[k * as], b[k * bs], acc);
+  float* c = C + (long long)m * ldc + n;
+  float v = nag_gemm_epilogue(alpha * acc, beta, c, bias, n, act, actp);
+  if (act >= 0) v = nag_un(act, v, actp);
+  *c = v;
+}
+
 __device__ __forceinline__ unsigned int nag_tf32(float x) {
   unsigned int r = 0;
 #ifdef __CUDA_ARCH__

@@ -48,13 +48,18 @@ func (d *Device) rawStream() C.CUstream { return C.CUstream(unsafe.Pointer(d.str
 // only touch buffers that outlive the graph.
 func (d *Device) Capture(f func() error) (*Graph, error) {
 	if err := d.do(func() error {
-		return cuErr("begin stream capture", C.cuStreamBeginCapture(d.rawStream(), C.CU_STREAM_CAPTURE_MODE_RELAXED))
+		if err := cuErr("begin stream capture", C.cuStreamBeginCapture(d.rawStream(), C.CU_STREAM_CAPTURE_MODE_RELAXED)); err != nil {
+			return err
+		}
+		d.capturing = true
+		return nil
 	}); err != nil {
 		return nil, err
 	}
 	ferr := f()
 	g := &Graph{d: d}
 	eerr := d.do(func() error {
+		d.capturing = false
 		return cuErr("end stream capture", C.cuStreamEndCapture(d.rawStream(), &g.graph))
 	})
 	if ferr != nil || eerr != nil {
@@ -86,7 +91,11 @@ func (g *Graph) Nodes() int { return g.nodes }
 
 // Launch queues one replay of the graph on the device's stream.
 func (g *Graph) Launch() error {
-	return g.d.do(func() error { return cuErr("launch graph", C.cuGraphLaunch(g.exec, g.d.rawStream())) })
+	return g.d.do(func() error {
+		return g.d.timed(fmt.Sprintf("graph(%d nodes)", g.nodes), func() error {
+			return cuErr("launch graph", C.cuGraphLaunch(g.exec, g.d.rawStream()))
+		})
+	})
 }
 
 // Destroy releases the graph (nil-safe).

@@ -220,11 +220,102 @@ func TestReductions(t *testing.T) {
 		must(t, dev.ReduceMid(ReduceSum, dx, 1, sh[0], sh[1], cols))
 		near(t, fmt.Sprintf("sum rows %v", sh), down(t, cols), tensor.Sum(x, 0, false).Data(), 1e-6*float64(sh[0]), 1e-5)
 	}
-	for _, sh := range [][]int{{1, 1, 1}, {256, 20, 144}, {3, 8, 7}} {
+	for _, sh := range [][]int{{1, 1, 1}, {256, 20, 144}, {3, 8, 7}, {1, 2048, 64}, {2, 700, 33}, {1, 5000, 7}} {
 		x := randn(rng, sh...)
 		out := empty(t, sh[0], sh[2])
 		must(t, dev.ReduceMid(ReduceMean, up(t, x), sh[0], sh[1], sh[2], out))
 		near(t, fmt.Sprintf("mean nodes %v", sh), down(t, out), tensor.Mean(x, 1, false).Data(), 1e-6, 1e-5)
+		must(t, dev.ReduceMid(ReduceSum, up(t, x), sh[0], sh[1], sh[2], out))
+		near(t, fmt.Sprintf("sum mid %v", sh), down(t, out), tensor.Sum(x, 1, false).Data(), 1e-6*float64(sh[1]), 1e-5)
+		must(t, dev.ReduceMid(ReduceMax, up(t, x), sh[0], sh[1], sh[2], out))
+		near(t, fmt.Sprintf("max mid %v", sh), down(t, out), tensor.Max(x, 1, false).Data(), 0, 0)
+	}
+}
+
+// TestSplitReductions: the row-split column reductions (ReduceMid, the
+// LayerNorm affine gradients) and split-K GEMMs run in two passes with the
+// partial results in the device's scratch buffer (profiled: reduce_parts
+// runs) and agree with the CPU; inside a Capture they take the one-pass
+// path (no reduce_parts node) and give the same values.
+func TestSplitReductions(t *testing.T) {
+	rng := tensor.NewRNG(41)
+	profiled := func(f func()) map[string]int {
+		must(t, dev.StartProfile())
+		f()
+		ks, err := dev.StopProfile()
+		must(t, err)
+		calls := map[string]int{}
+		for _, k := range ks {
+			calls[strings.Fields(k.Name)[0]] += k.Calls
+		}
+		return calls
+	}
+	x := randn(rng, 2048, 64)
+	dx, out := up(t, x), empty(t, 64)
+	calls := profiled(func() { must(t, dev.ReduceMid(ReduceSum, dx, 1, 2048, 64, out)) })
+	if calls["reduce_parts"] != 1 || calls["reduce_mid"] != 1 {
+		t.Errorf("ReduceMid over 2048 rows of 64 launched %v, want reduce_mid + reduce_parts", calls)
+	}
+	near(t, "split column sum", down(t, out), tensor.Sum(x, 0, false).Data(), 1e-6*2048, 1e-5)
+
+	// Split-K: all transposes, alpha/beta, padded leading dimensions, a K
+	// that leaves a remainder slice, and the float4 kernels.
+	for _, s := range [][3]int{{64, 64, 2048}, {192, 64, 2048}, {7, 1536, 2048}, {64, 7, 2048}, {3, 5, 4099}, {128, 64, 1000}} {
+		m, n, k := s[0], s[1], s[2]
+		if sl, _ := splitKPlan(m, n, k, dev.Info.SMs); sl < 2 {
+			t.Fatalf("%v: splitKPlan does not split; the test needs shapes that do", s)
+		}
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			for _, vec := range []bool{false, true} {
+				g := GemmArgs{TransA: tr[0], TransB: tr[1], M: m, N: n, K: k, Alpha: 1.25, Beta: -0.5}
+				ar, ac, br, bc := g.operandShapes()
+				g.Lda, g.Ldb, g.Ldc = (ac+3)/4*4+4, (bc+3)/4*4+4, n+3
+				a := randn(rng, ar*g.Lda).Data()
+				b := randn(rng, br*g.Ldb).Data()
+				c := randn(rng, m*g.Ldc).Data()
+				want, scale := gemmRef(g, a, b, c)
+				dc := up(t, tensor.FromSlice(append([]float32(nil), c...), len(c)))
+				da, db := up(t, tensor.FromSlice(a, len(a))), up(t, tensor.FromSlice(b, len(b)))
+				must(t, dev.UseVecGemm(vec))
+				calls := profiled(func() { must(t, dev.Gemm(g, da, db, dc)) })
+				must(t, dev.UseVecGemm(true))
+				if calls["reduce_parts"] != 1 {
+					t.Errorf("%v trans %v: launched %v, want a split-K product", s, tr, calls)
+				}
+				gemmNear(t, fmt.Sprintf("split-K %dx%dx%d trans %v vec %v", m, n, k, tr, vec), down(t, dc), want, scale, 2e-6*math.Sqrt(float64(k))+2e-6)
+			}
+		}
+	}
+	// Inside a capture the preallocated scratch serves the split (graph replay
+	// bit-identical to the direct launches); a product whose slices do not
+	// fit it runs in one pass there, and grows the scratch outside.
+	for _, c := range []struct {
+		m, n, k, nodes int
+	}{{64, 64, 2048, 2}, {640, 640, 8192, 1}} {
+		g := GemmArgs{TransA: true, M: c.m, N: c.n, K: c.k, Alpha: 1, Lda: c.m, Ldb: c.n, Ldc: c.n}
+		if slices, _ := splitKPlan(c.m, c.n, c.k, dev.Info.SMs); c.nodes == 1 && dev.scratch.n >= (slices+1)*c.m*c.n {
+			// A repeated run (-count) finds the scratch grown: then it splits
+			// (batched slices, remainder slice, reduce_parts).
+			c.nodes = 3
+		}
+		a, b := randn(rng, c.k, c.m), randn(rng, c.k, c.n)
+		da, db, dc, direct := up(t, a), up(t, b), empty(t, c.m, c.n), empty(t, c.m, c.n)
+		graph, err := dev.Capture(func() error { return dev.Gemm(g, da, db, dc) })
+		must(t, err)
+		if graph.Nodes() != c.nodes {
+			t.Errorf("captured %dx%dx%d product has %d nodes, want %d", c.m, c.n, c.k, graph.Nodes(), c.nodes)
+		}
+		must(t, graph.Launch())
+		got := down(t, dc)
+		graph.Destroy()
+		near(t, fmt.Sprintf("captured %dx%dx%d product", c.m, c.n, c.k), got, tensor.MatMulT(a, b, true, false).Data(), 1e-5*math.Sqrt(float64(c.k)), 1e-4)
+		calls := profiled(func() { must(t, dev.Gemm(g, da, db, direct)) })
+		if calls["reduce_parts"] != 1 {
+			t.Errorf("direct %dx%dx%d product launched %v, want a split", c.m, c.n, c.k, calls)
+		}
+		if c.nodes > 1 {
+			near(t, "graph replay of a split product vs direct", got, down(t, direct), 0, 0)
+		}
 	}
 }
 
@@ -328,7 +419,7 @@ func TestGemmEpilogue(t *testing.T) {
 	for _, kern := range []struct {
 		name string
 		tol  float64
-	}{{"sgemm_tiled", 2e-5}, {"sgemm_128", 2e-5}, {"sgemm_128x64", 2e-5}, {"sgemm_tf32", 4e-3}} {
+	}{{"sgemm_small", 2e-5}, {"sgemm_tiled", 2e-5}, {"sgemm_128", 2e-5}, {"sgemm_128x64", 2e-5}, {"sgemm_tf32", 4e-3}} {
 		dc := up(t, tensor.FromSlice(append([]float32(nil), c...), len(c)))
 		ge := g
 		ge.Epilogue = &Epilogue{Bias: up(t, bias), Act: ReLU}
@@ -366,7 +457,7 @@ func TestGemm(t *testing.T) {
 			for _, kern := range []struct {
 				name string
 				tol  float64
-			}{{"sgemm_tiled", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128x64", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_tf32", 4e-3}} {
+			}{{"sgemm_small", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_tiled", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_128x64", 2e-6*math.Sqrt(float64(k)) + 2e-6}, {"sgemm_tf32", 4e-3}} {
 				pad := 3
 				g := GemmArgs{TransA: tr[0], TransB: tr[1], M: m, N: n, K: k, Alpha: 1.25, Beta: -0.5}
 				ar, ac, br, bc := g.operandShapes()
@@ -900,4 +991,46 @@ func TestCaptureReplay(t *testing.T) {
 	must(t, dx.CopyFrom(randn(rng, 1000).Data()))
 	must(t, g.Launch())
 	near(t, "graph replay on new input", down(t, out), want(), 0, 0)
+}
+
+// TestProfile: the kernel profiler names every launch (GEMMs with their
+// shape), counts them, gives each a positive time, times a graph replay as
+// one span and records nothing once stopped.
+func TestProfile(t *testing.T) {
+	rng := tensor.NewRNG(31)
+	x, y := up(t, randn(rng, 4096)), up(t, randn(rng, 4096))
+	out := empty(t, 4096)
+	a, b, c := up(t, randn(rng, 64*32)), up(t, randn(rng, 32*48)), empty(t, 64*48)
+	g, err := dev.Capture(func() error { return dev.Unary(ReLU, out, 0, out) })
+	must(t, err)
+	defer g.Destroy()
+	must(t, dev.StartProfile())
+	for i := 0; i < 3; i++ {
+		must(t, dev.Axpby(2, x, -1, y, out))
+	}
+	must(t, dev.Gemm(GemmArgs{M: 64, N: 48, K: 32, Alpha: 1, Lda: 32, Ldb: 48, Ldc: 48}, a, b, c))
+	must(t, g.Launch())
+	ks, err := dev.StopProfile()
+	must(t, err)
+	got := map[string]KernelTime{}
+	for _, k := range ks {
+		got[k.Name] = k
+	}
+	gemm := gemmTag(pickGemm(64, 48, 32, 1, dev.Info.SMs).name, GemmArgs{M: 64, N: 48, K: 32})
+	for name, calls := range map[string]int{"ew_axpby": 3, gemm: 1, "graph(1 nodes)": 1} {
+		k, ok := got[name]
+		if !ok || k.Calls != calls || !(k.Seconds > 0 && k.Seconds < 1) {
+			t.Errorf("profile entry %q = %+v (present %v), want %d calls and a positive time; profile %+v", name, k, ok, calls, ks)
+		}
+	}
+	if len(ks) != 3 {
+		t.Errorf("profile has %d entries, want 3: %+v", len(ks), ks)
+	}
+	must(t, dev.Axpby(2, x, -1, y, out))
+	must(t, dev.StartProfile())
+	ks, err = dev.StopProfile()
+	must(t, err)
+	if len(ks) != 0 {
+		t.Errorf("launches outside StartProfile..StopProfile were recorded: %+v", ks)
+	}
 }

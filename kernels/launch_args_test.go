@@ -98,22 +98,31 @@ func TestLaunchArgsMatchKernels(t *testing.T) {
 				return true
 			}
 			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || sel.Sel.Name != "launch" || len(call.Args) != 5 {
+			if !ok {
+				return true
+			}
+			args := call.Args
+			if sel.Sel.Name == "launchTagged" && len(args) == 6 {
+				if _, fwd := args[5].(*ast.Ident); fwd {
+					return true // launch forwarding its own arguments
+				}
+				args = args[1:] // the profile tag, then launch's arguments
+			} else if sel.Sel.Name != "launch" || len(args) != 5 {
 				return true
 			}
 			calls++
 			pos := fset.Position(call.Pos())
 			var names []string
-			switch a := call.Args[0].(type) {
+			switch a := args[0].(type) {
 			case *ast.BasicLit:
 				names = []string{strings.Trim(a.Value, `"`)}
 			case *ast.SelectorExpr: // the GEMM launcher picks one of eight kernels of equal signature
-				names = []string{"sgemm_tiled", "sgemm_128", "sgemm_128x64", "sgemm_tf32", "sgemm_128v", "sgemm_128x64v", "sgemm_128v16", "sgemm_128x64v16"}
+				names = []string{"sgemm_small", "sgemm_tiled", "sgemm_128", "sgemm_128x64", "sgemm_tf32", "sgemm_128v", "sgemm_128x64v", "sgemm_128v16", "sgemm_128x64v16"}
 			default:
 				t.Errorf("%s: launch with a kernel name the test cannot read", pos)
 				return true
 			}
-			chain, ok := kargsChain(call.Args[4])
+			chain, ok := kargsChain(args[4])
 			if !ok {
 				t.Errorf("%s: launch arguments are not a new(kargs)... chain", pos)
 				return true

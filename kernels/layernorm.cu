@@ -58,18 +58,22 @@ extern "C" __global__ void layernorm_bwd_dx(int rows, int d, const float* __rest
   }
 }
 
-// dgamma[c] = Σ_r gout[r,c]·x̂[r,c], dbeta[c] = Σ_r gout[r,c]. Grid ceil(d/32) blocks
-// of (32, 8) threads; each column's rows are split over threadIdx.y and reduced in
-// shared memory. Either output may be null.
-extern "C" __global__ void layernorm_bwd_affine(int rows, int d, const float* __restrict__ gout,
+// dgamma[c] = Σ_r gout[r,c]·x̂[r,c], dbeta[c] = Σ_r gout[r,c]. Grid
+// (ceil(d/32), parts) blocks of (32, 8) threads; block y sums the rows
+// [y*chunk, min(rows, (y+1)*chunk)) of its 32 columns (split over threadIdx.y,
+// reduced in shared memory) into dgamma[y*d + c] and dbeta[y*d + c]: with
+// parts > 1 these are partial sums that reduce_parts adds up. Either output
+// may be null.
+extern "C" __global__ void layernorm_bwd_affine(int rows, int d, int chunk, const float* __restrict__ gout,
                                                 const float* __restrict__ x, const float* __restrict__ mean,
                                                 const float* __restrict__ rstd, float* __restrict__ dgamma,
                                                 float* __restrict__ dbeta) {
   __shared__ float pg[8][33], pb[8][33];
   int c = blockIdx.x * 32 + threadIdx.x;
+  int lo = blockIdx.y * chunk, hi = min(rows, lo + chunk);
   float ag = 0.f, ab = 0.f;
   if (c < d) {
-    for (int r = threadIdx.y; r < rows; r += blockDim.y) {
+    for (int r = lo + threadIdx.y; r < hi; r += blockDim.y) {
       long long i = (long long)r * d + c;
       float g = gout[i];
       ag += g * (x[i] - mean[r]) * rstd[r];
@@ -84,7 +88,8 @@ extern "C" __global__ void layernorm_bwd_affine(int rows, int d, const float* __
       ag += pg[k][threadIdx.x];
       ab += pb[k][threadIdx.x];
     }
-    if (dgamma) dgamma[c] = ag;
-    if (dbeta) dbeta[c] = ab;
+    long long o = (long long)blockIdx.y * d + c;
+    if (dgamma) dgamma[o] = ag;
+    if (dbeta) dbeta[o] = ab;
   }
 }

@@ -104,6 +104,11 @@ var fp32Gemms = []gemmKernel{
 	{"sgemm_tiled", 256, 64, 64, 1.9, 0, false},
 }
 
+// smallGemm is the kernel of tiny products (m, n <= 32, k <= 64: the
+// attention products, batched over graphs and heads): one thread per output,
+// bit-identical to sgemm_tiled.
+var smallGemm = gemmKernel{"sgemm_small", 64, 8, 8, 0, 0, false}
+
 func gemmByName(name string) (gemmKernel, bool) {
 	for _, k := range fp32Gemms {
 		if k.name == name {
@@ -118,6 +123,9 @@ func gemmByName(name string) (gemmKernel, bool) {
 	if name == "sgemm_tf32" {
 		return gemmKernel{name: name, threads: 128, tm: 64, tn: 64}, true
 	}
+	if name == smallGemm.name {
+		return smallGemm, true
+	}
 	return gemmKernel{}, false
 }
 
@@ -128,6 +136,9 @@ func gemmByName(name string) (gemmKernel, bool) {
 // cheapest). Measured on an H100 (132 SMs): 2048 x 1536 x 1536 runs at 18.2
 // TFLOP/s with sgemm_tiled and 25.7 with sgemm_128.
 func pickGemm(m, n, k, batch, sms int) gemmKernel {
+	if m <= 32 && n <= 32 && k <= 64 {
+		return smallGemm
+	}
 	best := fp32Gemms[len(fp32Gemms)-1]
 	if k < 64 {
 		return best
@@ -145,4 +156,53 @@ func pickGemm(m, n, k, batch, sms int) gemmKernel {
 		}
 	}
 	return best
+}
+
+// preferVec16 reports whether an aligned m x n x k product that pickGemm
+// sends to sgemm_tiled (too few 128-row blocks to fill the device twice)
+// runs faster on sgemm_128x64v16 anyway: long k amortises its deeper
+// pipeline. Measured on an H200 (132 SMs), TFLOP/s 128x64v16 / tiled:
+// 2048x768x1536 31.3 / 17.9, 1536x768x2048 (ᵀA) 25.0 / 13.9, 256x1536x768
+// 13.2 / 10.1; with k = 144 the tiled kernel wins (2048x144x144 6.2 / 4.1).
+func preferVec16(m, n, k int) bool {
+	return k >= 512 && m >= 128 && n >= 64
+}
+
+// Reductions and GEMMs whose output is covered by fewer blocks than the
+// device has multiprocessors leave most of it idle while each block walks a
+// long reduction axis (the column sums of a bias or LayerNorm gradient over
+// 2048 rows, the K = 2048 weight-gradient products of a 64-wide layer). They
+// split that axis into parts that run side by side and add the partial results
+// in a second, fixed-order pass (reduce_parts): deterministic, and the same
+// from run to run.
+
+// minSplitRows is the fewest rows (or K values) one part handles.
+const minSplitRows = 64
+
+// rowSplit returns how many parts of chunk rows to split a reduction over n
+// rows into when blocks blocks cover its output on a device with sms
+// multiprocessors: parts = 1 (chunk = n) when the output alone fills the
+// device or n is short, else enough parts for about two blocks per SM, each
+// of at least minSplitRows rows.
+func rowSplit(blocks, n, sms int) (parts, chunk int) {
+	if blocks <= 0 || n < 4*minSplitRows || blocks >= sms {
+		return 1, n
+	}
+	parts = min((2*sms+blocks-1)/blocks, n/minSplitRows)
+	chunk = (n + parts - 1) / parts
+	return (n + chunk - 1) / chunk, chunk
+}
+
+// splitKPlan returns how to split an m x n x k product (no batch, no
+// epilogue) along k: slices of kc (a multiple of 16, so that float4 loads stay
+// aligned) and, when slices*kc < k, one more slice of the remaining k. It
+// returns slices = 1 when the product's 64x64 tiles already cover the device.
+func splitKPlan(m, n, k, sms int) (slices, kc int) {
+	tiles := ((m + 63) / 64) * ((n + 63) / 64)
+	if k < 8*minSplitRows || tiles >= sms {
+		return 1, k
+	}
+	slices = min((2*sms+tiles-1)/tiles, k/minSplitRows)
+	kc = k / slices / 16 * 16
+	return slices, kc
 }

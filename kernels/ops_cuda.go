@@ -182,8 +182,38 @@ func (d *Device) ReduceMid(op ReduceOp, x *DeviceTensor, outer, n, inner int, ou
 	if out.n == 0 {
 		return nil
 	}
+	blocks := (inner + 31) / 32 * outer
+	if parts, chunk := rowSplit(blocks, n, d.Info.SMs); parts > 1 {
+		if part := d.scratchFor(parts * outer * inner); part != nil {
+			pop, alpha := ReduceSum, float32(1)
+			switch op {
+			case ReduceMax:
+				pop = ReduceMax
+			case ReduceMean:
+				alpha = 1 / float32(n)
+			}
+			if err := d.launch("reduce_mid", [3]int{(inner + 31) / 32, outer, parts}, [3]int{32, 8, 1}, 0,
+				new(kargs).i(int(pop)).i(outer).i(n).i(inner).i(chunk).p(x).p(part)); err != nil {
+				return err
+			}
+			return d.reduceParts(pop, parts, 1, outer*inner, alpha, part, 0, out, outer*inner, nil)
+		}
+	}
 	return d.launch("reduce_mid", [3]int{(inner + 31) / 32, outer, 1}, [3]int{32, 8, 1}, 0,
-		new(kargs).i(int(op)).i(outer).i(n).i(inner).p(x).p(out))
+		new(kargs).i(int(op)).i(outer).i(n).i(inner).i(n).p(x).p(out))
+}
+
+// reduceParts runs reduce_parts: out[r*ldo+c] = act(alpha·reduce_z part[z,
+// r, c] + beta·out[r*ldo+c] + bias[c]) (out not read when beta = 0; epilogue
+// nil: no bias, no activation).
+func (d *Device) reduceParts(op ReduceOp, parts, rows, cols int, alpha float32, part *DeviceTensor, beta float32, out *DeviceTensor, ldo int, e *Epilogue) error {
+	var bias *DeviceTensor
+	act, actp := NoAct, float32(0)
+	if e != nil {
+		bias, act, actp = e.Bias, e.Act, e.P
+	}
+	return d.launch("reduce_parts", d.grid1(rows*cols, ewThreads), [3]int{ewThreads, 1, 1}, 0,
+		new(kargs).i(int(op)).i(parts).i(rows).i(cols).f(alpha).p(part).f(beta).p(out).i(ldo).p(bias).i(int(act)).f(actp))
 }
 
 // Softmax computes the softmax (or log-softmax) of x over its last axis.
@@ -258,8 +288,31 @@ func (d *Device) LayerNormBackward(gout, x, gamma, mean, rstd, dx, dgamma, dbeta
 	if dgamma == nil && dbeta == nil {
 		return nil
 	}
+	if parts, chunk := rowSplit((cols+31)/32, rows, d.Info.SMs); parts > 1 {
+		if part := d.scratchFor(2 * parts * cols); part != nil {
+			var pg, pb *DeviceTensor
+			if dgamma != nil {
+				pg = part.offset(0, parts*cols)
+			}
+			if dbeta != nil {
+				pb = part.offset(parts*cols, parts*cols)
+			}
+			if err := d.launch("layernorm_bwd_affine", [3]int{(cols + 31) / 32, parts, 1}, [3]int{32, 8, 1}, 0,
+				new(kargs).i(rows).i(cols).i(chunk).p(gout).p(x).p(mean).p(rstd).p(pg).p(pb)); err != nil {
+				return err
+			}
+			for _, o := range [][2]*DeviceTensor{{pg, dgamma}, {pb, dbeta}} {
+				if o[0] != nil {
+					if err := d.reduceParts(ReduceSum, parts, 1, cols, 1, o[0], 0, o[1], cols, nil); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+	}
 	return d.launch("layernorm_bwd_affine", [3]int{(cols + 31) / 32, 1, 1}, [3]int{32, 8, 1}, 0,
-		new(kargs).i(rows).i(cols).p(gout).p(x).p(mean).p(rstd).p(dgamma).p(dbeta))
+		new(kargs).i(rows).i(cols).i(rows).p(gout).p(x).p(mean).p(rstd).p(dgamma).p(dbeta))
 }
 
 // ---- GEMM ----------------------------------------------------------------------
@@ -310,20 +363,83 @@ func gemmSpan(rows, cols, ld int) int {
 
 // Gemm runs g on device tensors a, b, c (c is read only when Beta != 0). It uses
 // sgemm_tf32 when d.TF32 is set, otherwise the FP32 kernel pickGemm chooses
-// (sgemm_128, sgemm_128x64 or sgemm_tiled), or under UseVecGemm its k-16
-// float4-load twin when the operands allow (same results bit for bit).
+// (sgemm_small, sgemm_tiled, sgemm_128 or sgemm_128x64), or under UseVecGemm
+// (the default) the k-16 float4-load twin of a 128-row kernel when the
+// operands allow (same results bit for bit). A single product whose 64x64
+// tiles cover fewer blocks than the device has SMs and whose K is long (a
+// weight gradient over 2048 node rows) is split along K into slices computed
+// side by side and summed in fixed order (splitKPlan; not inside a Capture).
 func (d *Device) Gemm(g GemmArgs, a, b, c *DeviceTensor) error {
 	if d.TF32 {
 		k, _ := gemmByName("sgemm_tf32")
 		return d.gemm(k, g, a, b, c)
 	}
+	if g.Batch <= 1 && g.M > 0 && g.N > 0 {
+		if e := g.Epilogue; e != nil && e.Bias != nil && e.Bias.n < g.N {
+			panic(fmt.Sprintf("kernels: Gemm epilogue bias %v for N = %d", e.Bias.shape, g.N))
+		}
+		if slices, kc := splitKPlan(g.M, g.N, g.K, d.Info.SMs); slices > 1 {
+			if done, err := d.gemmSplitK(g, slices, kc, a, b, c); done {
+				return err
+			}
+		}
+	}
+	return d.gemm(d.pick(g, a, b), g, a, b, c)
+}
+
+// pick returns the FP32 kernel for g: pickGemm's, or under UseVecGemm its
+// k-16 twin when the operands allow.
+func (d *Device) pick(g GemmArgs, a, b *DeviceTensor) gemmKernel {
 	k := pickGemm(g.M, g.N, g.K, g.Batch, d.Info.SMs)
-	if d.vecGemm {
-		if v, ok := vecTwin(k); ok && gemmVecOK(uintptr(a.ptr), uintptr(b.ptr), g.Lda, g.Ldb, g.StrideA, g.StrideB) {
+	if d.vecGemm && gemmVecOK(uintptr(a.ptr), uintptr(b.ptr), g.Lda, g.Ldb, g.StrideA, g.StrideB) {
+		if k.name == "sgemm_tiled" && preferVec16(g.M, g.N, g.K) {
+			k, _ = gemmByName("sgemm_128x64v16")
+		} else if v, ok := vecTwin(k); ok {
 			k = v
 		}
 	}
-	return d.gemm(k, g, a, b, c)
+	return k
+}
+
+// gemmSplitK computes g as slices products over k-ranges of kc (plus one over
+// the rest of K), batched into the scratch buffer, then C = alpha·Σ + beta·C
+// in fixed order (reduce_parts). It reports done = false, having queued
+// nothing, when no scratch is available (inside a Capture).
+func (d *Device) gemmSplitK(g GemmArgs, slices, kc int, a, b, c *DeviceTensor) (done bool, err error) {
+	rem := g.K - slices*kc
+	parts := slices
+	if rem > 0 {
+		parts++
+	}
+	mn := g.M * g.N
+	part := d.scratchFor(parts * mn)
+	if part == nil {
+		return false, nil
+	}
+	// Element offset of k-slice start ks in A and B.
+	offA, offB := func(ks int) int { return ks }, func(ks int) int { return ks * g.Ldb }
+	if g.TransA {
+		offA = func(ks int) int { return ks * g.Lda }
+	}
+	if g.TransB {
+		offB = func(ks int) int { return ks }
+	}
+	sg := GemmArgs{TransA: g.TransA, TransB: g.TransB, M: g.M, N: g.N, K: kc, Alpha: 1,
+		Lda: g.Lda, Ldb: g.Ldb, Ldc: g.N, Batch: slices,
+		StrideA: int64(offA(kc)), StrideB: int64(offB(kc)), StrideC: int64(mn)}
+	if err := d.gemm(d.pick(sg, a, b), sg, a, b, part); err != nil {
+		return true, err
+	}
+	if rem > 0 {
+		ks := slices * kc
+		ra, rb := a.offset(offA(ks), a.n-offA(ks)), b.offset(offB(ks), b.n-offB(ks))
+		rg := sg
+		rg.K, rg.Batch, rg.StrideA, rg.StrideB, rg.StrideC = rem, 1, 0, 0, 0
+		if err := d.gemm(d.pick(rg, ra, rb), rg, ra, rb, part.offset(slices*mn, mn)); err != nil {
+			return true, err
+		}
+	}
+	return true, d.reduceParts(ReduceSum, parts, g.M, g.N, g.Alpha, part, g.Beta, c, g.Ldc, g.Epilogue)
 }
 
 // countGemm records one launch of GEMM kernel name (GemmLaunches).
@@ -350,10 +466,11 @@ func (d *Device) GemmLaunches() map[string]int64 {
 }
 
 // UseVecGemm switches Gemm (and MatMul, Linear and the model runners built on
-// them) to the k-16 float4-load twins of the 128-row kernels (gemm_fast.cu)
-// for aligned operands. Off by default until a GPU run shows them faster. On
-// loads their lazy module now: its JIT takes seconds, which should not land
-// in whatever the caller times next.
+// them) between the k-16 float4-load twins of the 128-row kernels
+// (gemm_fast.cu; on by default: 43-44 TFLOP/s against 30-31 for the
+// scalar-load kernels at the readout shapes, 64 % of FP32 peak, on an H200)
+// and the scalar-load kernels. On loads their lazy module now: its JIT takes
+// seconds, which should not land in whatever the caller times next.
 func (d *Device) UseVecGemm(on bool) error {
 	if on {
 		err := d.do(func() error {
@@ -421,7 +538,11 @@ func (d *Device) gemm(k gemmKernel, g GemmArgs, a, b, c *DeviceTensor) error {
 	}
 	grid := [3]int{(g.N + k.tn - 1) / k.tn, (g.M + k.tm - 1) / k.tm, batch}
 	d.countGemm(k.name)
-	return d.launch(k.name, grid, [3]int{k.threads, 1, 1}, 0,
+	tag := k.name
+	if d.profiling() {
+		tag = gemmTag(k.name, g)
+	}
+	return d.launchTagged(tag, k.name, grid, [3]int{k.threads, 1, 1}, 0,
 		new(kargs).i(b2i(g.TransA)).i(b2i(g.TransB)).i(g.M).i(g.N).i(g.K).f(g.Alpha).
 			p(a).i(max(g.Lda, 1)).i64(g.StrideA).p(b).i(max(g.Ldb, 1)).i64(g.StrideB).
 			f(g.Beta).p(c).i(max(g.Ldc, 1)).i64(g.StrideC).p(bias).i(int(act)).f(actp))

@@ -143,7 +143,8 @@ func TestPtxEntriesParser(t *testing.T) {
 // TestPickGemm pins the kernel choice for the model's products on an H100
 // (132 SMs): small node-row products stay on the 64x64 kernel, the readout
 // goes to the 128x64 tile (384 blocks fill 132 SMs three deep), large square
-// products to the 128x128 tile.
+// products to the 128x128 tile, the tiny batched attention products to
+// sgemm_small.
 func TestPickGemm(t *testing.T) {
 	cases := []struct {
 		m, n, k, batch int
@@ -157,7 +158,11 @@ func TestPickGemm(t *testing.T) {
 		{1536, 1536, 2048, 1, "sgemm_128x64"}, // readout weight gradient
 		{2048, 7, 1536, 1, "sgemm_tiled"},
 		{4096, 4096, 4096, 1, "sgemm_128"},
-		{8, 8, 8, 2048, "sgemm_tiled"}, // attention scores (short k)
+		{8, 8, 8, 2048, "sgemm_small"},   // attention scores and their gradients
+		{20, 20, 8, 1024, "sgemm_small"}, // the same for 20-node graphs
+		{20, 8, 20, 1024, "sgemm_small"},
+		{8, 8, 128, 2048, "sgemm_tiled"}, // long k
+		{33, 8, 8, 2048, "sgemm_tiled"},
 		{100, 100, 10, 1, "sgemm_tiled"},
 	}
 	for _, c := range cases {
@@ -255,6 +260,73 @@ func TestVecTwin(t *testing.T) {
 		}
 		if !lazyModules["gemm_fast.ptx"] {
 			t.Errorf("the twins' module gemm_fast.ptx is not lazy")
+		}
+	}
+}
+
+// TestSplitPlans: reductions and products split only when their output leaves
+// most of the device idle and the reduced axis is long; parts cover the axis
+// exactly, each at least minSplitRows long, and there are about two blocks
+// per SM.
+func TestSplitPlans(t *testing.T) {
+	for _, c := range []struct {
+		blocks, n, sms int
+		parts, chunk   int
+	}{
+		{2, 2048, 132, 32, 64},    // bias gradient of a 64-wide layer
+		{5, 5120, 132, 53, 97},    // LayerNorm affine, 144 columns, 20-node graphs
+		{2, 100, 132, 1, 100},     // short: one pass
+		{132, 4096, 132, 1, 4096}, // output fills the device
+		{48, 2048, 132, 6, 342},
+		{0, 2048, 132, 1, 2048},
+	} {
+		parts, chunk := rowSplit(c.blocks, c.n, c.sms)
+		if parts != c.parts || chunk != c.chunk {
+			t.Errorf("rowSplit(%d, %d, %d) = %d x %d, want %d x %d", c.blocks, c.n, c.sms, parts, chunk, c.parts, c.chunk)
+		}
+		if parts > 1 && (chunk < minSplitRows || (parts-1)*chunk >= c.n || parts*chunk < c.n) {
+			t.Errorf("rowSplit(%d, %d, %d) = %d x %d does not cover the rows in parts of >= %d", c.blocks, c.n, c.sms, parts, chunk, minSplitRows)
+		}
+	}
+	for _, c := range []struct {
+		m, n, k, sms int
+		slices, kc   int
+	}{
+		{64, 64, 2048, 132, 32, 64},     // attention-out weight gradient
+		{192, 64, 2048, 132, 32, 64},    // 3 tiles: 88 slices wanted, 32 allowed
+		{7, 1536, 2048, 132, 11, 176},   // remainder slice of 112
+		{1536, 768, 2048, 132, 1, 2048}, // 288 tiles: no split
+		{64, 64, 256, 132, 1, 256},      // short K
+		{3, 5, 4099, 132, 64, 64},
+	} {
+		slices, kc := splitKPlan(c.m, c.n, c.k, c.sms)
+		if slices != c.slices || kc != c.kc {
+			t.Errorf("splitKPlan(%d, %d, %d, %d) = %d x %d, want %d x %d", c.m, c.n, c.k, c.sms, slices, kc, c.slices, c.kc)
+		}
+		if slices > 1 && (kc%16 != 0 || kc < minSplitRows || slices*kc > c.k) {
+			t.Errorf("splitKPlan(%d, %d, %d, %d) = %d x %d: slices must be multiples of 16, >= %d, within K", c.m, c.n, c.k, c.sms, slices, kc, minSplitRows)
+		}
+	}
+}
+
+// TestPreferVec16 pins which tiled-kernel products move to sgemm_128x64v16
+// (long k, at least one 128x64 tile): the readout's backward products yes,
+// the node-row products and the DiGCN's k = 144 no.
+func TestPreferVec16(t *testing.T) {
+	for _, c := range []struct {
+		m, n, k int
+		want    bool
+	}{
+		{2048, 768, 1536, true}, // readout 0 input gradient
+		{1536, 768, 2048, true}, // readout 0 weight gradient
+		{256, 1536, 768, true},
+		{2048, 144, 144, false},
+		{2048, 64, 128, false},
+		{64, 1536, 2048, false},
+		{2048, 32, 1536, false},
+	} {
+		if got := preferVec16(c.m, c.n, c.k); got != c.want {
+			t.Errorf("preferVec16(%d, %d, %d) = %v, want %v", c.m, c.n, c.k, got, c.want)
 		}
 	}
 }

@@ -204,3 +204,50 @@ func (x *DeviceTensor) Rows(lo, hi int) *DeviceTensor {
 	shape := append([]int{hi - lo}, x.shape[1:]...)
 	return &DeviceTensor{dev: x.dev, ptr: x.ptr + cu.DevicePtr(4*lo*per), shape: shape, n: (hi - lo) * per}
 }
+
+// offset returns a flat view of n elements of x starting at element off.
+func (x *DeviceTensor) offset(off, n int) *DeviceTensor {
+	if off < 0 || n < 0 || off+n > x.n {
+		panic(fmt.Sprintf("kernels: view [%d, %d) of %d elements", off, off+n, x.n))
+	}
+	return &DeviceTensor{dev: x.dev, ptr: x.ptr + cu.DevicePtr(4*off), shape: []int{n}, n: n}
+}
+
+// scratchFloats is the scratch buffer a Device allocates when it opens (4
+// MB): enough for the split reductions and split-K products of the models at
+// batch 256, so that a Capture, which cannot grow it, takes the same path as
+// direct launches (graph replays stay bit-identical to them).
+const scratchFloats = 1 << 20
+
+// scratchFor returns a view of n floats of the device's scratch buffer (the
+// partial results of split reductions and split-K GEMMs; its contents live
+// until the next split operation), growing it when needed. A grown-out buffer
+// is kept until Close, so graphs captured with it stay valid. Inside a Capture
+// it cannot grow and returns nil when too small, as it does when the buffer
+// cannot be allocated: the caller then takes its unsplit path.
+func (d *Device) scratchFor(n int) *DeviceTensor {
+	d.mu.Lock()
+	s, capturing := d.scratch, d.capturing
+	d.mu.Unlock()
+	if s != nil && s.n >= n {
+		return s.offset(0, n)
+	}
+	if capturing {
+		return nil
+	}
+	size := max(n, scratchFloats)
+	if s != nil {
+		size = max(size, 2*s.n)
+	}
+	t, err := d.Empty(size)
+	if err != nil {
+		return nil
+	}
+	d.mu.Lock()
+	if s != nil {
+		d.retired = append(d.retired, s)
+	}
+	d.scratch = t
+	d.mu.Unlock()
+	return t.offset(0, n)
+}

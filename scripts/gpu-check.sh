@@ -12,8 +12,9 @@
 #                                     the benchmarks, then `nag bench --device cuda`
 #                                     if nag has that flag; results go to
 #                                     $OUT/gpu-results.txt (and stdout).
-# Budget: every step has its own cap (sum ~9 min); a full run took about 4 min
-# on an H100 (before the --vec-gemm bench was added, ~1 min more). The session's whole device budget is 15 min, machine start included.
+# Budget: every step has its own cap (sum ~9 min); a run with NAG_GPU_TRAIN=0
+# took 115 s on an H200 (2026-11-28), the paper-size training run adds ~1 min.
+# The session's whole device budget is 15 min, machine start included.
 # NAG_GPU_QUICK=1 skips the end-to-end runs; NAG_GPU_TRAIN=0 skips only the
 # paper-size training run (~2.5 min) and the sampling of its checkpoint.
 set -uo pipefail
@@ -87,10 +88,13 @@ awk '/^BenchmarkGemm\// {
 [ -x .gpu/gpu.test ] && run 90 .gpu/gpu.test -test.run='^$' -test.bench=GuidedSampling -test.benchtime=1x -test.timeout=85s
 if [ -x .gpu/nag ] && .gpu/nag bench -h 2>&1 | grep -q -- '-device'; then
 	run 90 .gpu/nag bench --device cuda --reps 5 --json --full-run=false
-	# The same with the k-16 float4-load GEMM kernels (gemm_fast.cu, not the
-	# default until timed): compare train_step_s and pc_step_s with the line above.
+	# A/B: the scalar-load GEMM kernels instead of the default k-16 float4-load ones.
 	if .gpu/nag bench -h 2>&1 | grep -q -- '-vec-gemm'; then
-		run 90 .gpu/nag bench --device cuda --reps 5 --json --full-run=false --vec-gemm
+		run 90 .gpu/nag bench --device cuda --reps 5 --json --full-run=false --vec-gemm=false
+	fi
+	# Where the device time goes: kernel profile of each workload (stderr table).
+	if .gpu/nag bench -h 2>&1 | grep -q -- '-profile'; then
+		run 90 .gpu/nag bench --device cuda --reps 3 --json --full-run=false --profile
 	fi
 else
 	log "== nag bench --device cuda: skipped (this nag has no -device flag yet)"

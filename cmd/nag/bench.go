@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -23,7 +24,8 @@ func runBench(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object with the medians in seconds")
 	device := addDeviceFlag(fs)
 	fullRun := fs.Bool("full-run", true, "with --device cuda: also time one whole guided PC run (batch x 1000 steps)")
-	vecGemm := fs.Bool("vec-gemm", false, "with --device cuda: run the untimed k-16 float4-load GEMM kernels (sgemm_128v16, sgemm_128x64v16) for aligned products")
+	kprof := fs.Bool("profile", false, "with --device cuda: print the device time per kernel (GEMMs per shape) of one more repetition of each workload to stderr")
+	vecGemm := fs.Bool("vec-gemm", true, "with --device cuda: run the k-16 float4-load GEMM kernels (sgemm_128v16, sgemm_128x64v16) for aligned products; false: the scalar-load kernels (A/B)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,22 +33,26 @@ func runBench(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *vecGemm && dv == nil {
+	if flagSet(fs, "vec-gemm") && dv == nil {
 		return usageError("--vec-gemm needs --device cuda")
+	}
+	if *kprof && dv == nil {
+		return usageError("--profile needs --device cuda (for the CPU: --cpuprofile)")
 	}
 	if dv != nil {
 		defer dv.Close()
-		if *vecGemm {
-			if err := dv.UseVecGemm(true); err != nil {
-				return err
-			}
+		if err := dv.UseVecGemm(*vecGemm); err != nil {
+			return err
 		}
 		if *only != "" || *profile != "" || *warm != 1 {
 			fmt.Fprintln(e.stderr, "nag bench: -only, -cpuprofile and -warmup apply to the CPU benchmark; --device cuda times all device workloads after one warm-up")
 		}
-		r, err := dv.Bench(*config, *batch, *reps, *seed, *fullRun)
+		r, table, err := dv.Bench(*config, *batch, *reps, *seed, *fullRun, *kprof)
 		if err != nil {
 			return err
+		}
+		if *kprof {
+			fmt.Fprint(e.stderr, table)
 		}
 		// Which GEMM kernels the products ran on (to stderr: stdout stays one JSON object).
 		c, _ := json.Marshal(dv.GemmLaunches())
@@ -117,4 +123,11 @@ func runBench(e *env, args []string) error {
 	row("guided PC step", r.GuidedPCStepS, r.GuidedPCStepCPUS, 0, fmt.Sprintf("x1000 steps = %.0f s", 1000*r.GuidedPCStepS))
 	row("meta-predictor training step", r.PredictorTrainStepS, r.PredictorTrainStepCPUS, 0, fmt.Sprintf("predictor: %d parameters", r.PredictorParams))
 	return nil
+}
+
+// flagSet reports whether flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

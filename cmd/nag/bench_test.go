@@ -57,3 +57,12 @@ func TestBenchVecGemmNeedsCUDA(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want 2 and a --device cuda hint", code, stderr)
 	}
 }
+
+// TestBenchProfileNeedsCUDA: the kernel profile is a device feature; the CPU
+// build points at --cpuprofile instead.
+func TestBenchProfileNeedsCUDA(t *testing.T) {
+	code, _, stderr := runBenchArgs("-profile", "-config", "small")
+	if code != 2 || !strings.Contains(stderr, "--profile needs --device cuda") || !strings.Contains(stderr, "--cpuprofile") {
+		t.Errorf("exit %d, stderr %q: want 2 and a --device cuda / --cpuprofile hint", code, stderr)
+	}
+}

@@ -27,8 +27,9 @@ type accel interface {
 	// predictor.TrainConfig (train-predictor --device).
 	PredictorTrainer() predictor.AccelFactory
 	// Bench times the device runners (nag bench --device cuda) and returns
-	// a JSON-ready result.
-	Bench(config string, batch, reps int, seed uint64, fullRun bool) (any, error)
+	// a JSON-ready result; with profile, also a table of the device time
+	// per kernel of each workload (nag bench --profile).
+	Bench(config string, batch, reps int, seed uint64, fullRun, profile bool) (any, string, error)
 	// UseVecGemm switches the GEMMs to the k-16 float4-load kernels
 	// (nag bench --vec-gemm); GemmLaunches counts launches per GEMM kernel.
 	UseVecGemm(on bool) error

@@ -66,8 +66,12 @@ func (a predAccel) Sync() error { return a.t.Sync() }
 
 func (a predAccel) Close() { a.t.Close() }
 
-func (c *cudaAccel) Bench(config string, batch, reps int, seed uint64, fullRun bool) (any, error) {
-	return gpu.Bench(c.dev, config, batch, reps, seed, fullRun)
+func (c *cudaAccel) Bench(config string, batch, reps int, seed uint64, fullRun, profile bool) (any, string, error) {
+	r, err := gpu.Bench(c.dev, config, batch, reps, seed, fullRun, profile)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, r.ProfileTable(25), nil
 }
 
 func (c *cudaAccel) UseVecGemm(on bool) error { return c.dev.UseVecGemm(on) }

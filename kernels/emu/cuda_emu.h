@@ -25,6 +25,10 @@ struct dim3 {
 inline thread_local dim3 threadIdx, blockIdx;
 inline dim3 blockDim, gridDim;
 
+// CUDA's integer min/max device functions.
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+
 namespace emu {
 using Barrier = std::barrier<>;
 inline thread_local Barrier* block_bar;

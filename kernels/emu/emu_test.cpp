@@ -177,7 +177,7 @@ static void test_reduce_softmax() {
   V x = randv(outer * n * inner), out(outer * inner);
   vector<double> w(outer * inner);
   emu::launch(dim3{(unsigned)((inner + 31) / 32), (unsigned)outer}, dim3{32, 8}, 0, reduce_mid, NAG_R_MEAN, outer, n,
-              inner, x.data(), out.data());
+              inner, n, x.data(), out.data());
   for (int o = 0; o < outer; o++)
     for (int j = 0; j < inner; j++) {
       double s = 0;
@@ -185,6 +185,74 @@ static void test_reduce_softmax() {
       w[o * inner + j] = s / n;
     }
   check("reduce_mid mean [3,9,37]", out, w, 1e-6, 1e-5);
+
+  // Split over rows: 4 parts of 75 of n = 290 rows (the last part short),
+  // partial results finished by reduce_parts (sum as mean with alpha 1/n, max).
+  {
+    int outer = 2, n = 290, inner = 41, parts = 4, chunk = 75;
+    V x = randv(outer * n * inner), part(parts * outer * inner), out(outer * inner);
+    for (int op : {NAG_R_MEAN, NAG_R_MAX}) {
+      int pop = op == NAG_R_MAX ? NAG_R_MAX : NAG_R_SUM;
+      emu::launch(dim3{(unsigned)((inner + 31) / 32), (unsigned)outer, (unsigned)parts}, dim3{32, 8}, 0, reduce_mid,
+                  pop, outer, n, inner, chunk, x.data(), part.data());
+      emu::launch(dim3{3}, dim3{32}, 0, reduce_parts, pop, parts, 1, outer * inner,
+                  op == NAG_R_MEAN ? 1.0f / n : 1.0f, part.data(), 0.0f, out.data(), outer * inner, (const float*)nullptr, -1, 0.f);
+      vector<double> w(outer * inner);
+      for (int o = 0; o < outer; o++)
+        for (int j = 0; j < inner; j++) {
+          double s = 0, m = -1e30;
+          for (int i = 0; i < n; i++) {
+            s += x[(o * n + i) * inner + j];
+            m = std::max(m, (double)x[(o * n + i) * inner + j]);
+          }
+          w[o * inner + j] = op == NAG_R_MEAN ? s / n : m;
+        }
+      check(op == NAG_R_MEAN ? "reduce_mid split mean [2,290,41]" : "reduce_mid split max [2,290,41]", out, w, 1e-6,
+            1e-5);
+    }
+  }
+  // reduce_parts as the split-K finish: out[r*ldo+c] = alpha·Σ_z part + beta·out,
+  // columns beyond cols untouched; beta = 0 ignores a NaN in out.
+  {
+    int parts = 5, rows = 7, cols = 13, ldo = 16;
+    V part = randv(parts * rows * cols), out = randv(rows * ldo), out0 = out;
+    float alpha = 0.5f, beta = -1.5f;
+    emu::launch(dim3{2}, dim3{32}, 0, reduce_parts, NAG_R_SUM, parts, rows, cols, alpha, part.data(), beta,
+                out.data(), ldo, (const float*)nullptr, -1, 0.f);
+    vector<double> w = toD(out0);
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c < cols; c++) {
+        double s = 0;
+        for (int z = 0; z < parts; z++) s += part[(z * rows + r) * cols + c];
+        w[r * ldo + c] = alpha * s + beta * (double)out0[r * ldo + c];
+      }
+    check("reduce_parts alpha/beta/ldo [5,7,13]", out, w, 1e-6, 1e-5);
+    for (float& v : out) v = NAN;
+    emu::launch(dim3{2}, dim3{32}, 0, reduce_parts, NAG_R_SUM, parts, rows, cols, alpha, part.data(), 0.0f,
+                out.data(), ldo, (const float*)nullptr, -1, 0.f);
+    V got(rows * cols);
+    vector<double> want(rows * cols);
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c < cols; c++) {
+        got[r * cols + c] = out[r * ldo + c];
+        double s = 0;
+        for (int z = 0; z < parts; z++) s += part[(z * rows + r) * cols + c];
+        want[r * cols + c] = alpha * s;
+      }
+    check("reduce_parts beta 0 over NaN", got, want, 1e-6, 1e-5);
+    // With the GEMM epilogue: bias per column, then ReLU.
+    V bias = randv(cols), out2 = out0;
+    emu::launch(dim3{2}, dim3{32}, 0, reduce_parts, NAG_R_SUM, parts, rows, cols, alpha, part.data(), beta,
+                out2.data(), ldo, (const float*)bias.data(), NAG_U_RELU, 0.f);
+    vector<double> w2 = toD(out0);
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c < cols; c++) {
+        double s = 0;
+        for (int z = 0; z < parts; z++) s += part[(z * rows + r) * cols + c];
+        w2[r * ldo + c] = std::max(0.0, alpha * s + beta * (double)out0[r * ldo + c] + bias[c]);
+      }
+    check("reduce_parts bias + relu epilogue", out2, w2, 1e-6, 1e-5);
+  }
 }
 
 static void test_layernorm() {
@@ -212,8 +280,14 @@ static void test_layernorm() {
   V g = randv(rows * d), dx(rows * d), dg(d), db(d);
   emu::launch(grid, blk, 0, layernorm_bwd_dx, rows, d, g.data(), x.data(), gam.data(), mean.data(), rstd.data(),
               dx.data());
-  emu::launch(dim3{(unsigned)((d + 31) / 32)}, dim3{32, 8}, 0, layernorm_bwd_affine, rows, d, g.data(), x.data(),
+  emu::launch(dim3{(unsigned)((d + 31) / 32)}, dim3{32, 8}, 0, layernorm_bwd_affine, rows, d, rows, g.data(), x.data(),
               mean.data(), rstd.data(), dg.data(), db.data());
+  // Split over rows: 3 parts of 7 rows, partial sums finished by reduce_parts.
+  V pg(3 * d), pb(3 * d), dg3(d), db3(d);
+  emu::launch(dim3{(unsigned)((d + 31) / 32), 3}, dim3{32, 8}, 0, layernorm_bwd_affine, rows, d, 7, g.data(),
+              x.data(), mean.data(), rstd.data(), pg.data(), pb.data());
+  emu::launch(dim3{1}, dim3{64}, 0, reduce_parts, NAG_R_SUM, 3, 1, d, 1.0f, pg.data(), 0.0f, dg3.data(), d, (const float*)nullptr, -1, 0.f);
+  emu::launch(dim3{1}, dim3{64}, 0, reduce_parts, NAG_R_SUM, 3, 1, d, 1.0f, pb.data(), 0.0f, db3.data(), d, (const float*)nullptr, -1, 0.f);
   // Independent reference: numerical derivative of L = Σ g·LN(x) (double precision).
   auto loss = [&](const vector<double>& xx) {
     double L = 0;
@@ -245,6 +319,8 @@ static void test_layernorm() {
   check("layernorm dx (vs finite differences)", dx, wdx, 1e-4, 1e-3);
   check("layernorm dgamma", dg, wdg, 1e-5, 1e-5);
   check("layernorm dbeta", db, wdb, 1e-5, 1e-5);
+  check("layernorm dgamma, split rows", dg3, wdg, 1e-5, 1e-5);
+  check("layernorm dbeta, split rows", db3, wdb, 1e-5, 1e-5);
 }
 
 // gemm_ref is C = alpha·op(A)·op(B) + beta·C0 in double for each of batch
@@ -314,6 +390,13 @@ static void test_gemm() {
                  batch);
         snprintf(name, sizeof name, "sgemm_128x64 %dx%dx%d transA=%d transB=%d batch=2", s.m, s.n, s.k, ta, tb);
         check(name, C4, w, 1e-5, 1e-5);
+        // Tiny-product kernel: one thread per output, bit for bit sgemm_tiled.
+        V C5 = C0;
+        run_gemm(sgemm_small, 8, 8, 64, ta, tb, s.m, s.n, s.k, alpha, A, lda, sA, B, ldb, sB, beta, C5, ldc, sC,
+                 batch);
+        snprintf(name, sizeof name, "sgemm_small %dx%dx%d transA=%d transB=%d batch=2 (= sgemm_tiled)", s.m, s.n, s.k,
+                 ta, tb);
+        check_same(name, C5, C);
       }
   // float4-load kernels: leading dimensions and batch strides multiples of 4
   // (what their launcher requires), edges not multiples of 4 in every axis.

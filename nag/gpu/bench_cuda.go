@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nagml/nag/autograd/optim"
@@ -28,11 +29,51 @@ type BenchResult struct {
 	GuidedPCStepS float64 `json:"guided_pc_step_s"`
 	// GuidedRunS is one whole guided PC run: Batch architectures, 1000 steps.
 	GuidedRunS float64 `json:"guided_run_1000_s"`
+	// Profile (Bench with profile set) is the device time per kernel of one
+	// more repetition of each workload (ProfileTable prints it).
+	Profile []WorkloadProfile `json:"-"`
+}
+
+// ProfileTable formats r.Profile: per workload its wall time, the summed
+// kernel time and the top kernels by device time (the rest in one line).
+func (r *BenchResult) ProfileTable(top int) string {
+	var b strings.Builder
+	for _, w := range r.Profile {
+		total, calls := 0.0, 0
+		for _, k := range w.Kernels {
+			total += k.Seconds
+			calls += k.Calls
+		}
+		fmt.Fprintf(&b, "profile %s: wall %.3f ms, kernels %.3f ms in %d launches\n", w.Workload, w.WallS*1e3, total*1e3, calls)
+		fmt.Fprintf(&b, "  %9s %6s %5s %9s  %s\n", "ms", "calls", "%", "us/call", "kernel")
+		rest, restCalls := 0.0, 0
+		for i, k := range w.Kernels {
+			if i >= top {
+				rest += k.Seconds
+				restCalls += k.Calls
+				continue
+			}
+			fmt.Fprintf(&b, "  %9.3f %6d %5.1f %9.1f  %s\n", k.Seconds*1e3, k.Calls, 100*k.Seconds/total, k.Seconds*1e6/float64(k.Calls), k.Name)
+		}
+		if restCalls > 0 {
+			fmt.Fprintf(&b, "  %9.3f %6d %5.1f %9s  (%d more kernels)\n", rest*1e3, restCalls, 100*rest/total, "", len(w.Kernels)-top)
+		}
+	}
+	return b.String()
+}
+
+// WorkloadProfile is the kernel profile of one repetition of a workload.
+type WorkloadProfile struct {
+	Workload string               `json:"workload"`
+	WallS    float64              `json:"wall_s"`
+	Kernels  []kernels.KernelTime `json:"kernels"`
 }
 
 // Bench times the device runners on random weights: the score network of
-// config ("paper" or "small") for NB201 and the paper meta-predictor.
-func Bench(dev *kernels.Device, config string, batch, reps int, seed uint64, fullRun bool) (*BenchResult, error) {
+// config ("paper" or "small") for NB201 and the paper meta-predictor. With
+// profile set, one more repetition of each workload runs under the device's
+// kernel profiler (Device.StartProfile) and lands in BenchResult.Profile.
+func Bench(dev *kernels.Device, config string, batch, reps int, seed uint64, fullRun, profile bool) (*BenchResult, error) {
 	cfg, err := gnn.NamedCATEConfig(config, 8, 7)
 	if err != nil {
 		return nil, err
@@ -55,9 +96,28 @@ func Bench(dev *kernels.Device, config string, batch, reps int, seed uint64, ful
 	defer sc.Free()
 	sc.SetPredictor(p, tensor.RandN(rng, 56), fwd, bwd)
 	res := &BenchResult{Device: dev.Info.Name, Config: config, Batch: batch, ScoreParams: net.NumParams()}
-	median := func(f func() error) (float64, error) {
+	median := func(workload string, f func() error) (float64, error) {
 		if err := f(); err != nil { // warm-up
 			return 0, err
+		}
+		if profile {
+			if err := dev.StartProfile(); err != nil {
+				return 0, err
+			}
+			start := time.Now()
+			err := f()
+			if err == nil {
+				err = dev.Sync()
+			}
+			wall := time.Since(start).Seconds()
+			ks, perr := dev.StopProfile()
+			if err != nil {
+				return 0, err
+			}
+			if perr != nil {
+				return 0, perr
+			}
+			res.Profile = append(res.Profile, WorkloadProfile{Workload: workload, WallS: wall, Kernels: ks})
 		}
 		var ts []float64
 		for i := 0; i < reps; i++ {
@@ -79,7 +139,7 @@ func Bench(dev *kernels.Device, config string, batch, reps int, seed uint64, ful
 		cond[i] = 1
 	}
 	score := sc.ScoreFn()
-	if res.ForwardS, err = median(func() error { _, err := score(x, 0.5, cond); return err }); err != nil {
+	if res.ForwardS, err = median("forward", func() error { _, err := score(x, 0.5, cond); return err }); err != nil {
 		return nil, fmt.Errorf("bench forward: %w", err)
 	}
 	s := sde.DefaultVE()
@@ -90,12 +150,12 @@ func Bench(dev *kernels.Device, config string, batch, reps int, seed uint64, ful
 			return err
 		}
 	}
-	if res.PCStepS, err = median(pc(score, steps)); err != nil {
+	if res.PCStepS, err = median("pc_step_x50", pc(score, steps)); err != nil {
 		return nil, fmt.Errorf("bench PC step: %w", err)
 	}
 	res.PCStepS /= steps
 	guided := sc.Guided(10000, nil)
-	if res.GuidedPCStepS, err = median(pc(guided, steps)); err != nil {
+	if res.GuidedPCStepS, err = median("guided_pc_step_x50", pc(guided, steps)); err != nil {
 		return nil, fmt.Errorf("bench guided PC step: %w", err)
 	}
 	res.GuidedPCStepS /= steps
@@ -124,7 +184,7 @@ func Bench(dev *kernels.Device, config string, batch, reps int, seed uint64, ful
 	tb := TrainBatch{XT: xt.Data(), Cond: cond, Std: std, Z: z.Data()}
 	ocfg := optim.DefaultConfig()
 	var step int64
-	if res.TrainStepS, err = median(func() error {
+	if res.TrainStepS, err = median("train_step", func() error {
 		step++
 		_, norm, err := m.LossAndGrad(tb, seed, step)
 		if err != nil {

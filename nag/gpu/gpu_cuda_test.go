@@ -202,7 +202,7 @@ func TestVecGemmBitIdentical(t *testing.T) {
 		}
 		return out
 	}
-	defer dev.UseVecGemm(false)
+	defer dev.UseVecGemm(true) // the default
 	want := score(false)
 	before := dev.GemmLaunches()
 	got := score(true)
