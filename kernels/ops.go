@@ -206,3 +206,44 @@ func splitKPlan(m, n, k, sms int) (slices, kc int) {
 	kc = k / slices / 16 * 16
 	return slices, kc
 }
+
+// splitPlan is how a split-K product runs: products (at most two: the
+// batched slices of kc, then the remaining k) write parts partial results
+// [parts, M, N] (row-major, ldc N) that reduce_parts sums.
+type splitPlan struct {
+	parts    int
+	products []slicedProduct
+}
+
+// slicedProduct is one GEMM of a split: the product's transposes, M, N, lda
+// and ldb with k, batch and the strides here, on A, B and the partial buffer
+// starting offA, offB and offC elements in; alpha 1, beta 0, no epilogue
+// (the finish applies the product's own).
+type slicedProduct struct {
+	k, batch                  int
+	strideA, strideB, strideC int64
+	offA, offB, offC          int
+}
+
+// splitProducts lays out an m x n x k product (no batch) as slices products
+// over k-ranges of kc, batched with strides that step along K in each
+// operand's storage (rows of a transposed A or of a plain B, columns
+// otherwise), plus one product over the rest of K when slices·kc < k.
+func splitProducts(transA, transB bool, m, n, k, lda, ldb, slices, kc int) splitPlan {
+	offA, offB := func(ks int) int { return ks }, func(ks int) int { return ks * ldb }
+	if transA {
+		offA = func(ks int) int { return ks * lda }
+	}
+	if transB {
+		offB = func(ks int) int { return ks }
+	}
+	mn := m * n
+	sp := splitPlan{parts: slices, products: []slicedProduct{{k: kc, batch: slices,
+		strideA: int64(offA(kc)), strideB: int64(offB(kc)), strideC: int64(mn)}}}
+	if rem := k - slices*kc; rem > 0 {
+		ks := slices * kc
+		sp.products = append(sp.products, slicedProduct{k: rem, batch: 1, offA: offA(ks), offB: offB(ks), offC: slices * mn})
+		sp.parts++
+	}
+	return sp
+}

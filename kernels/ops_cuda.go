@@ -401,45 +401,26 @@ func (d *Device) pick(g GemmArgs, a, b *DeviceTensor) gemmKernel {
 	return k
 }
 
-// gemmSplitK computes g as slices products over k-ranges of kc (plus one over
-// the rest of K), batched into the scratch buffer, then C = alpha·Σ + beta·C
-// in fixed order (reduce_parts). It reports done = false, having queued
-// nothing, when no scratch is available (inside a Capture).
+// gemmSplitK computes g by splitKPlan's slices (splitProducts), batched into
+// the scratch buffer, then C = alpha·Σ + beta·C with g's epilogue in fixed
+// order (reduce_parts). It reports done = false, having queued nothing, when
+// no scratch is available (a Capture with too small a buffer).
 func (d *Device) gemmSplitK(g GemmArgs, slices, kc int, a, b, c *DeviceTensor) (done bool, err error) {
-	rem := g.K - slices*kc
-	parts := slices
-	if rem > 0 {
-		parts++
-	}
-	mn := g.M * g.N
-	part := d.scratchFor(parts * mn)
+	sp := splitProducts(g.TransA, g.TransB, g.M, g.N, g.K, g.Lda, g.Ldb, slices, kc)
+	part := d.scratchFor(sp.parts * g.M * g.N)
 	if part == nil {
 		return false, nil
 	}
-	// Element offset of k-slice start ks in A and B.
-	offA, offB := func(ks int) int { return ks }, func(ks int) int { return ks * g.Ldb }
-	if g.TransA {
-		offA = func(ks int) int { return ks * g.Lda }
-	}
-	if g.TransB {
-		offB = func(ks int) int { return ks }
-	}
-	sg := GemmArgs{TransA: g.TransA, TransB: g.TransB, M: g.M, N: g.N, K: kc, Alpha: 1,
-		Lda: g.Lda, Ldb: g.Ldb, Ldc: g.N, Batch: slices,
-		StrideA: int64(offA(kc)), StrideB: int64(offB(kc)), StrideC: int64(mn)}
-	if err := d.gemm(d.pick(sg, a, b), sg, a, b, part); err != nil {
-		return true, err
-	}
-	if rem > 0 {
-		ks := slices * kc
-		ra, rb := a.offset(offA(ks), a.n-offA(ks)), b.offset(offB(ks), b.n-offB(ks))
-		rg := sg
-		rg.K, rg.Batch, rg.StrideA, rg.StrideB, rg.StrideC = rem, 1, 0, 0, 0
-		if err := d.gemm(d.pick(rg, ra, rb), rg, ra, rb, part.offset(slices*mn, mn)); err != nil {
+	for _, p := range sp.products {
+		pg := GemmArgs{TransA: g.TransA, TransB: g.TransB, M: g.M, N: g.N, K: p.k, Alpha: 1,
+			Lda: g.Lda, Ldb: g.Ldb, Ldc: g.N, Batch: p.batch, StrideA: p.strideA, StrideB: p.strideB, StrideC: p.strideC}
+		pa, pb := a.offset(p.offA, a.n-p.offA), b.offset(p.offB, b.n-p.offB)
+		pc := part.offset(p.offC, part.n-p.offC)
+		if err := d.gemm(d.pick(pg, pa, pb), pg, pa, pb, pc); err != nil {
 			return true, err
 		}
 	}
-	return true, d.reduceParts(ReduceSum, parts, g.M, g.N, g.Alpha, part, g.Beta, c, g.Ldc, g.Epilogue)
+	return true, d.reduceParts(ReduceSum, sp.parts, g.M, g.N, g.Alpha, part, g.Beta, c, g.Ldc, g.Epilogue)
 }
 
 // countGemm records one launch of GEMM kernel name (GemmLaunches).

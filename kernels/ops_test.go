@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"math"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"strconv"
@@ -327,6 +329,79 @@ func TestPreferVec16(t *testing.T) {
 	} {
 		if got := preferVec16(c.m, c.n, c.k); got != c.want {
 			t.Errorf("preferVec16(%d, %d, %d) = %v, want %v", c.m, c.n, c.k, got, c.want)
+		}
+	}
+}
+
+// TestSplitProducts runs a split-K layout on the CPU (a naive strided GEMM
+// per product, then the fixed-order sum with alpha and beta) and compares it
+// with the unsplit product for every transpose pair, padded leading
+// dimensions and a K that leaves a remainder: wrong strides or offsets along
+// K in either operand's storage fail it.
+func TestSplitProducts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range [][3]int{{7, 5, 300}, {16, 3, 256}, {3, 9, 1000}} {
+		m, n, k := s[0], s[1], s[2]
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			ar, ac, br, bc := m, k, k, n
+			if tr[0] {
+				ar, ac = k, m
+			}
+			if tr[1] {
+				br, bc = n, k
+			}
+			lda, ldb := ac+3, bc+2
+			a, b := make([]float64, ar*lda), make([]float64, br*ldb)
+			for _, x := range [][]float64{a, b} {
+				for i := range x {
+					x[i] = rng.NormFloat64()
+				}
+			}
+			at := func(x []float64, off, ld int, trans bool, i, j int) float64 {
+				if trans {
+					return x[off+j*ld+i]
+				}
+				return x[off+i*ld+j]
+			}
+			for _, split := range [][2]int{{4, 64}, {3, 80}, {2, 128}} {
+				sp := splitProducts(tr[0], tr[1], m, n, k, lda, ldb, split[0], split[1])
+				wantParts := split[0]
+				if split[0]*split[1] < k {
+					wantParts++
+				}
+				if sp.parts != wantParts {
+					t.Fatalf("%v %v split %v: %d parts, want %d", s, tr, split, sp.parts, wantParts)
+				}
+				part := make([]float64, sp.parts*m*n)
+				for _, p := range sp.products {
+					for z := 0; z < p.batch; z++ {
+						oa, ob, oc := p.offA+z*int(p.strideA), p.offB+z*int(p.strideB), p.offC+z*int(p.strideC)
+						for i := 0; i < m; i++ {
+							for j := 0; j < n; j++ {
+								acc := 0.0
+								for kk := 0; kk < p.k; kk++ {
+									acc += at(a, oa, lda, tr[0], i, kk) * at(b, ob, ldb, tr[1], kk, j)
+								}
+								part[oc+i*n+j] = acc
+							}
+						}
+					}
+				}
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						sum, want := 0.0, 0.0
+						for z := 0; z < sp.parts; z++ {
+							sum += part[z*m*n+i*n+j]
+						}
+						for kk := 0; kk < k; kk++ {
+							want += at(a, 0, lda, tr[0], i, kk) * at(b, 0, ldb, tr[1], kk, j)
+						}
+						if math.Abs(sum-want) > 1e-9*(1+math.Abs(want)) {
+							t.Fatalf("%v trans %v split %v: C[%d,%d] = %v, want %v", s, tr, split, i, j, sum, want)
+						}
+					}
+				}
+			}
 		}
 	}
 }
