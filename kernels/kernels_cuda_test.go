@@ -286,6 +286,17 @@ func TestSplitReductions(t *testing.T) {
 			}
 		}
 	}
+	// A split product checks its operands like an unsplit one: a C too small
+	// for M x N is refused before anything is queued.
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "C [100] holds 100 values") {
+				t.Errorf("split product into a 100-element C: recovered %v, want a panic naming C", r)
+			}
+		}()
+		g := GemmArgs{TransA: true, M: 64, N: 64, K: 2048, Alpha: 1, Lda: 64, Ldb: 64, Ldc: 64}
+		_ = dev.Gemm(g, up(t, randn(rng, 2048, 64)), up(t, randn(rng, 2048, 64)), empty(t, 100))
+	}()
 	// Inside a capture the preallocated scratch serves the split (graph replay
 	// bit-identical to the direct launches); a product whose slices do not
 	// fit it runs in one pass there, and grows the scratch outside.

@@ -368,16 +368,15 @@ func gemmSpan(rows, cols, ld int) int {
 // operands allow (same results bit for bit). A single product whose 64x64
 // tiles cover fewer blocks than the device has SMs and whose K is long (a
 // weight gradient over 2048 node rows) is split along K into slices computed
-// side by side and summed in fixed order (splitKPlan; not inside a Capture).
+// side by side and summed in fixed order (splitKPlan; inside a Capture only
+// when the device's scratch buffer already holds the slices).
 func (d *Device) Gemm(g GemmArgs, a, b, c *DeviceTensor) error {
 	if d.TF32 {
 		k, _ := gemmByName("sgemm_tf32")
 		return d.gemm(k, g, a, b, c)
 	}
 	if g.Batch <= 1 && g.M > 0 && g.N > 0 {
-		if e := g.Epilogue; e != nil && e.Bias != nil && e.Bias.n < g.N {
-			panic(fmt.Sprintf("kernels: Gemm epilogue bias %v for N = %d", e.Bias.shape, g.N))
-		}
+		g.checkOperands(a, b, c)
 		if slices, kc := splitKPlan(g.M, g.N, g.K, d.Info.SMs); slices > 1 {
 			if done, err := d.gemmSplitK(g, slices, kc, a, b, c); done {
 				return err
@@ -484,7 +483,9 @@ func (d *Device) GemmWith(kernel string, g GemmArgs, a, b, c *DeviceTensor) erro
 	return d.gemm(k, g, a, b, c)
 }
 
-func (d *Device) gemm(k gemmKernel, g GemmArgs, a, b, c *DeviceTensor) error {
+// checkOperands panics unless a, b and c hold g's operands (leading
+// dimensions, batch strides and the epilogue's bias).
+func (g GemmArgs) checkOperands(a, b, c *DeviceTensor) {
 	batch := max(g.Batch, 1)
 	ar, ac, br, bc := g.operandShapes()
 	need := func(what string, t *DeviceTensor, rows, cols, ld int, stride int64) {
@@ -499,6 +500,14 @@ func (d *Device) gemm(k gemmKernel, g GemmArgs, a, b, c *DeviceTensor) error {
 	need("A", a, ar, ac, g.Lda, g.StrideA)
 	need("B", b, br, bc, g.Ldb, g.StrideB)
 	need("C", c, g.M, g.N, g.Ldc, g.StrideC)
+	if e := g.Epilogue; e != nil && e.Bias != nil && e.Bias.n < g.N {
+		panic(fmt.Sprintf("kernels: Gemm epilogue bias %v for N = %d", e.Bias.shape, g.N))
+	}
+}
+
+func (d *Device) gemm(k gemmKernel, g GemmArgs, a, b, c *DeviceTensor) error {
+	batch := max(g.Batch, 1)
+	g.checkOperands(a, b, c)
 	if g.M == 0 || g.N == 0 {
 		return nil
 	}
@@ -513,9 +522,6 @@ func (d *Device) gemm(k gemmKernel, g GemmArgs, a, b, c *DeviceTensor) error {
 	act, actp := NoAct, float32(0)
 	if e := g.Epilogue; e != nil {
 		bias, act, actp = e.Bias, e.Act, e.P
-		if bias != nil && bias.n < g.N {
-			panic(fmt.Sprintf("kernels: Gemm epilogue bias %v for N = %d", bias.shape, g.N))
-		}
 	}
 	grid := [3]int{(g.N + k.tn - 1) / k.tn, (g.M + k.tm - 1) / k.tm, batch}
 	d.countGemm(k.name)
