@@ -376,7 +376,6 @@ func (d *Device) Gemm(g GemmArgs, a, b, c *DeviceTensor) error {
 		return d.gemm(k, g, a, b, c)
 	}
 	if g.Batch <= 1 && g.M > 0 && g.N > 0 {
-		g.checkOperands(a, b, c)
 		if slices, kc := splitKPlan(g.M, g.N, g.K, d.Info.SMs); slices > 1 {
 			if done, err := d.gemmSplitK(g, slices, kc, a, b, c); done {
 				return err
@@ -405,6 +404,7 @@ func (d *Device) pick(g GemmArgs, a, b *DeviceTensor) gemmKernel {
 // order (reduce_parts). It reports done = false, having queued nothing, when
 // no scratch is available (a Capture with too small a buffer).
 func (d *Device) gemmSplitK(g GemmArgs, slices, kc int, a, b, c *DeviceTensor) (done bool, err error) {
+	g.checkOperands(a, b, c) // the slices' launches check views, not C or the bias
 	sp := splitProducts(g.TransA, g.TransB, g.M, g.N, g.K, g.Lda, g.Ldb, slices, kc)
 	part := d.scratchFor(sp.parts * g.M * g.N)
 	if part == nil {

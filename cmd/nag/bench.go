@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -33,7 +32,7 @@ func runBench(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if flagSet(fs, "vec-gemm") && dv == nil {
+	if setFlags(fs)["vec-gemm"] && dv == nil {
 		return usageError("--vec-gemm needs --device cuda")
 	}
 	if *kprof && dv == nil {
@@ -123,11 +122,4 @@ func runBench(e *env, args []string) error {
 	row("guided PC step", r.GuidedPCStepS, r.GuidedPCStepCPUS, 0, fmt.Sprintf("x1000 steps = %.0f s", 1000*r.GuidedPCStepS))
 	row("meta-predictor training step", r.PredictorTrainStepS, r.PredictorTrainStepCPUS, 0, fmt.Sprintf("predictor: %d parameters", r.PredictorParams))
 	return nil
-}
-
-// flagSet reports whether flag name was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }

@@ -86,8 +86,7 @@ func runBO(e *env, args []string) error {
 			return usageError("%v", err)
 		}
 	} else {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		set := setFlags(fs)
 		if set["task"] || set["search"] || set["bench"] {
 			return usageError("--task, --search and --bench are for --space nb201; --space mbv3 searches in1k (OFA's predictor at r = 224)")
 		}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -48,12 +47,7 @@ func runEval(e *env, args []string) error {
 	if *in == "" {
 		return usageError("--in is required")
 	}
-	benchSet := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "bench" {
-			benchSet = true
-		}
-	})
+	benchSet := setFlags(fs)["bench"]
 	if *space == "mbv3" && *bench != "" {
 		if benchSet {
 			return usageError("--bench is only available for --space nb201 (no accuracy table covers arbitrary OFA sub-networks)")

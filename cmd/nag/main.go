@@ -189,3 +189,11 @@ func envOr(name, def string) string {
 	}
 	return def
 }
+
+// setFlags returns the names of the flags given on the command line (to tell
+// an explicit value from a default).
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -64,8 +63,7 @@ func runTrainScore(e *env, args []string) error {
 	}
 	cfg.Iters, cfg.Batch, cfg.Split = *iters, *batch, *split
 	cfg.SplitSeed = *seed
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := setFlags(fs)
 	if set["split-seed"] {
 		cfg.SplitSeed = *splitSeed
 	}
